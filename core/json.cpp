@@ -1,0 +1,122 @@
+// Request-body parsing on RapidJSON (iterative, so depth cannot blow the stack) and a tiny writer.
+#include "core/json.hpp"
+
+#include <rapidjson/error/en.h>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+
+namespace ticketing {
+
+int JsonNestingDepth(std::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+rapidjson::Document ParseJsonObject(std::string_view body) {
+  if (JsonNestingDepth(body) > kMaxJsonDepth) {
+    throw ApiError(ErrorCode::kBadRequest,
+                   "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  }
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
+                                                                                     body.size());
+  if (doc.HasParseError()) {
+    throw ApiError(ErrorCode::kBadRequest,
+                   std::string("malformed JSON at offset ") +
+                       std::to_string(doc.GetErrorOffset()) + ": " +
+                       rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  if (!doc.IsObject()) throw ApiError(ErrorCode::kBadRequest, "the body must be a JSON object");
+  return doc;
+}
+
+int64_t RequireInt(const rapidjson::Value& object, const char* name, int64_t min, int64_t max) {
+  const auto it = object.FindMember(name);
+  const std::string range = " between " + std::to_string(min) + " and " + std::to_string(max);
+  if (it == object.MemberEnd()) {
+    throw ApiError(ErrorCode::kBadRequest, std::string("'") + name + "' is required");
+  }
+  if (!it->value.IsInt64()) {
+    throw ApiError(ErrorCode::kBadRequest,
+                   std::string("'") + name + "' must be an integer" + range);
+  }
+  const int64_t value = it->value.GetInt64();
+  if (value < min || value > max) {
+    throw ApiError(ErrorCode::kBadRequest, std::string("'") + name + "' must be" + range);
+  }
+  return value;
+}
+
+void JsonBuilder::Key(std::string_view key) {
+  const char last = out_.empty() ? '\0' : out_.back();
+  if (last != '{' && last != '[') out_ += ',';
+  out_ += '"';
+  out_ += key;
+  out_ += "\":";
+}
+
+JsonBuilder& JsonBuilder::End() { return Raw("}"); }
+
+JsonBuilder& JsonBuilder::Int(std::string_view key, int64_t value) {
+  Key(key);
+  out_ += std::to_string(value);
+  return *this;
+}
+
+JsonBuilder& JsonBuilder::Str(std::string_view key, std::string_view value) {
+  Key(key);
+  out_ += '"';
+  AppendJsonEscaped(out_, value);
+  out_ += '"';
+  return *this;
+}
+
+JsonBuilder& JsonBuilder::Null(std::string_view key) {
+  Key(key);
+  out_ += "null";
+  return *this;
+}
+
+JsonBuilder& JsonBuilder::BeginArray(std::string_view key) {
+  Key(key);
+  out_ += '[';
+  return *this;
+}
+
+JsonBuilder& JsonBuilder::EndArray() { return Raw("]"); }
+
+JsonBuilder& JsonBuilder::BeginObject() {
+  if (!out_.empty() && out_.back() != '[') out_ += ',';
+  out_ += '{';
+  return *this;
+}
+
+JsonBuilder& JsonBuilder::Raw(std::string_view text) {
+  out_ += text;
+  return *this;
+}
+
+}  // namespace ticketing

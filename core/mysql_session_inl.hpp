@@ -1,0 +1,19 @@
+// Template part of MySqlSession.
+#pragma once
+
+#include <cppconn/exception.h>
+
+namespace ticketing {
+
+template <typename Fn>
+auto MySqlSession::Run(Fn&& fn) -> decltype(fn(*this)) {
+  try {
+    return fn(*this);
+  } catch (const DbError&) {
+    throw;
+  } catch (const sql::SQLException& e) {
+    Fail(e);
+  }
+}
+
+}  // namespace ticketing

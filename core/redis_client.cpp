@@ -1,0 +1,79 @@
+// RedisClient on hiredis' blocking API with socket timeouts.
+#include "core/redis_client.hpp"
+
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+
+namespace ticketing {
+namespace {
+
+timeval ToTimeval(int ms) {
+  return timeval{ms / 1000, static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+}  // namespace
+
+RedisClient::RedisClient(std::string host, int port, int timeout_ms, int retry_after_ms,
+                         Metrics* metrics)
+    : host_(std::move(host)),
+      port_(port),
+      timeout_ms_(timeout_ms),
+      retry_after_(retry_after_ms),
+      metrics_(metrics) {}
+
+RedisClient::~RedisClient() {
+  if (context_) redisFree(context_);
+}
+
+bool RedisClient::EnsureConnected() {
+  if (context_) return true;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_attempt_) return false;
+  context_ = redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(timeout_ms_));
+  if (context_ == nullptr || context_->err != 0) {
+    Drop(context_ ? context_->errstr : "allocation failed");
+    return false;
+  }
+  redisSetTimeout(context_, ToTimeval(timeout_ms_));
+  Log(LogLevel::kInfo, "redis connected").Str("host", host_).Int("port", port_);
+  return true;
+}
+
+void RedisClient::Drop(const char* why) {
+  Log(LogLevel::kWarn, "redis unavailable").Str("detail", why);
+  if (metrics_) metrics_->Increment(Counter::kRedisErrors);
+  if (context_) redisFree(context_);
+  context_ = nullptr;
+  next_attempt_ = std::chrono::steady_clock::now() + retry_after_;
+}
+
+RedisReply RedisClient::Command(const std::vector<std::string_view>& args) {
+  if (!EnsureConnected()) return nullptr;
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  argv.reserve(args.size());
+  lengths.reserve(args.size());
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  RedisReply reply(static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data())));
+  if (!reply) {
+    Drop(context_->errstr);
+    return nullptr;
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    Log(LogLevel::kError, "redis error reply").Str("detail", std::string_view(reply->str, reply->len));
+    if (metrics_) metrics_->Increment(Counter::kRedisErrors);
+    return nullptr;
+  }
+  return reply;
+}
+
+bool RedisClient::Ping() {
+  const RedisReply reply = Command({"PING"});
+  return reply != nullptr;
+}
+
+}  // namespace ticketing

@@ -1,0 +1,51 @@
+// One process's Redis connection: short timeouts, fail fast while Redis is down, reconnect later.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ticketing {
+
+class Metrics;
+
+struct RedisReplyDeleter {
+  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+};
+using RedisReply = std::unique_ptr<redisReply, RedisReplyDeleter>;
+
+class RedisClient {
+ public:
+  RedisClient(std::string host, int port, int timeout_ms, int retry_after_ms, Metrics* metrics);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Runs one command given as arguments (binary safe). Returns null on any failure: no
+  // connection, timeout, or an error reply. After a connection failure every call returns null
+  // at once until retry_after_ms has passed, so a dead Redis costs nothing per request.
+  RedisReply Command(const std::vector<std::string_view>& args);
+
+  // PING, for /ready.
+  bool Ping();
+  // True once a command has failed and Redis has not answered since.
+  bool down() const { return context_ == nullptr; }
+
+ private:
+  bool EnsureConnected();
+  void Drop(const char* why);
+
+  std::string host_;
+  int port_;
+  int timeout_ms_;
+  std::chrono::milliseconds retry_after_;
+  Metrics* metrics_;
+  redisContext* context_ = nullptr;
+  std::chrono::steady_clock::time_point next_attempt_{};
+};
+
+}  // namespace ticketing

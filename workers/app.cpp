@@ -1,0 +1,134 @@
+// App: routing, the one error-to-HTTP mapping, metrics and the request log line.
+#include "workers/app.hpp"
+
+#include <chrono>
+
+#include "core/log.hpp"
+
+namespace ticketing {
+namespace {
+
+bool IsJsonContentType(std::string_view content_type) {
+  const std::string_view media = content_type.substr(0, content_type.find(';'));
+  return media == "application/json";
+}
+
+HttpResponse Unavailable(const char* what) {
+  ApiError error(ErrorCode::kServiceUnavailable,
+                 std::string(what) + " is unavailable; retry shortly");
+  error.retry_after_seconds = 1;
+  return HttpResponse::Problem(error);
+}
+
+}  // namespace
+
+Services::Services(const Config& cfg, Metrics& m)
+    : config(cfg),
+      metrics(m),
+      db(cfg, &m),
+      redis(cfg.redis_host, cfg.redis_port, cfg.redis_timeout_ms, cfg.redis_retry_after_ms, &m),
+      payment_store(db),
+      catalog_store(db),
+      ops_store(db),
+      balance_cache(redis, cfg.balance_cache_ttl_seconds),
+      auth(cfg.jwt_secret),
+      gate(std::make_unique<OpenGate>()),
+      catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms)),
+      wallet(cfg, payment_store, balance_cache, m),
+      reservations(cfg, payment_store, balance_cache, redis, catalog, *gate, m) {}
+
+App::App(const Config& config, Metrics& metrics) : services_(config, metrics) {
+  RegisterOpsRoutes(router_, services_, router_);
+  RegisterCatalogRoutes(router_, services_);
+  RegisterWalletRoutes(router_, services_);
+  RegisterReservationRoutes(router_, services_);
+  route_names_ = router_.names();
+}
+
+void App::Warm() {
+  services_.db.Ping();
+  services_.redis.Ping();
+}
+
+HttpResponse App::Dispatch(const HttpRequest& request, size_t& route, RequestContext& context) {
+  if (request.body_too_large) {
+    throw ApiError(ErrorCode::kPayloadTooLarge,
+                   "the body is larger than " +
+                       std::to_string(services_.config.max_body_bytes) + " bytes");
+  }
+  const RouteMatch match = router_.Match(request.method, request.path);
+  route = match.route;
+  switch (match.kind) {
+    case RouteMatch::Kind::kNotFound:
+      throw ApiError(ErrorCode::kNotFound, "no such resource: " + request.path);
+    case RouteMatch::Kind::kMethodNotAllowed: {
+      ApiError error(ErrorCode::kMethodNotAllowed,
+                     request.method + " is not allowed here; use " + match.allow);
+      error.allow = match.allow;
+      throw error;
+    }
+    case RouteMatch::Kind::kFound:
+      break;
+  }
+  if (request.method == "POST") {
+    if (!IsJsonContentType(request.content_type)) {
+      throw ApiError(ErrorCode::kUnsupportedMediaType, "the body must be application/json");
+    }
+    if (request.body.empty()) throw ApiError(ErrorCode::kBadRequest, "a JSON body is required");
+  }
+  return (*match.handler)(request, match.params, context);
+}
+
+HttpResponse App::Handle(const HttpRequest& request) {
+  const auto started = std::chrono::steady_clock::now();
+  RequestContext context{request.request_id};
+  size_t route = router_.unmatched_index();
+  HttpResponse response;
+  try {
+    response = Dispatch(request, route, context);
+  } catch (const ApiError& e) {
+    response = HttpResponse::Problem(e);
+  } catch (const DbError& e) {
+    Log(LogLevel::kError, "database call failed")
+        .Str("request_id", request.request_id)
+        .Int("code", e.code())
+        .Str("detail", e.what());
+    response = Unavailable("the database");
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "unhandled error").Str("request_id", request.request_id).Str("detail", e.what());
+    response = HttpResponse::Problem(ApiError(ErrorCode::kInternal, "internal error"));
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  services_.metrics.ObserveRequest(route, response.status, seconds);
+  if (LogEnabled(LogLevel::kInfo)) {
+    Log(response.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request")
+        .Str("request_id", request.request_id)
+        .Str("method", request.method)
+        .Str("path", request.path)
+        .Str("route", route_names_[route])
+        .Int("status", response.status)
+        .Int("user_id", context.user_id)
+        .Num("duration_ms", seconds * 1000.0);
+  }
+  return response;
+}
+
+const std::string& RequireIdempotencyKey(const HttpRequest& request) {
+  const std::string& key = request.idempotency_key;
+  if (key.empty()) throw ApiError(ErrorCode::kBadRequest, "the Idempotency-Key header is required");
+  if (key.size() > 128) {
+    throw ApiError(ErrorCode::kBadRequest, "Idempotency-Key may be at most 128 characters");
+  }
+  for (const char c : key) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == ':';
+    if (!ok) {
+      throw ApiError(ErrorCode::kBadRequest,
+                     "Idempotency-Key may only contain letters, digits and - _ . :");
+    }
+  }
+  return key;
+}
+
+}  // namespace ticketing

@@ -1,0 +1,73 @@
+// One worker child's application: its connections, services and routes, and the single place
+// where errors become HTTP responses and every request is measured and logged.
+#pragma once
+
+#include <memory>
+
+#include "core/config.hpp"
+#include "core/metrics.hpp"
+#include "core/mysql_session.hpp"
+#include "core/redis_client.hpp"
+#include "workers/http/http.hpp"
+#include "workers/http/router.hpp"
+#include "workers/repos/mysql_stores.hpp"
+#include "workers/repos/redis_balance_cache.hpp"
+#include "workers/services/auth.hpp"
+#include "workers/services/catalog_service.hpp"
+#include "workers/services/reservation_service.hpp"
+#include "workers/services/wallet_service.hpp"
+
+namespace ticketing {
+
+struct RequestContext {
+  std::string_view request_id;
+  int64_t user_id = 0;  // set by handlers once authenticated, for the log line
+};
+
+// Everything a handler may use. Built after fork: connections open lazily on first use.
+struct Services {
+  Services(const Config& config, Metrics& metrics);
+
+  const Config& config;
+  Metrics& metrics;
+  MySqlSession db;
+  RedisClient redis;
+  MySqlPaymentStore payment_store;
+  MySqlCatalogStore catalog_store;
+  MySqlOpsStore ops_store;
+  RedisBalanceCache balance_cache;
+  Authenticator auth;
+  std::unique_ptr<AdmissionGate> gate;
+  CatalogService catalog;
+  WalletService wallet;
+  ReservationService reservations;
+};
+
+class App {
+ public:
+  App(const Config& config, Metrics& metrics);
+
+  HttpResponse Handle(const HttpRequest& request);
+  // Opens the MySQL and Redis connections now (a child calls this right after fork).
+  void Warm();
+  Services& services() { return services_; }
+  const Router& router() const { return router_; }
+
+ private:
+  HttpResponse Dispatch(const HttpRequest& request, size_t& route, RequestContext& context);
+
+  Services services_;
+  Router router_;
+  std::vector<std::string_view> route_names_;
+};
+
+// Route registration, one function per area (workers/handlers/*.cpp).
+void RegisterOpsRoutes(Router& router, Services& services, const Router& self);
+void RegisterCatalogRoutes(Router& router, Services& services);
+void RegisterWalletRoutes(Router& router, Services& services);
+void RegisterReservationRoutes(Router& router, Services& services);
+
+// Shared request checks used by the handlers.
+const std::string& RequireIdempotencyKey(const HttpRequest& request);
+
+}  // namespace ticketing

@@ -1,0 +1,71 @@
+// FastCGI <-> HttpRequest/HttpResponse: the only file that reads FCGX params and streams.
+#include "workers/fcgi/fcgi_exchange.hpp"
+
+#include <charconv>
+#include <string_view>
+
+namespace ticketing {
+namespace {
+
+std::string Param(FCGX_Request& request, const char* name) {
+  const char* value = FCGX_GetParam(name, request.envp);
+  return value != nullptr ? value : "";
+}
+
+}  // namespace
+
+HttpRequest ReadRequest(FCGX_Request& fcgi, size_t max_body_bytes) {
+  HttpRequest request;
+  request.method = Param(fcgi, "REQUEST_METHOD");
+  std::string uri = Param(fcgi, "REQUEST_URI");
+  const size_t question = uri.find('?');
+  if (question != std::string::npos) {
+    request.query = uri.substr(question + 1);
+    uri.resize(question);
+  }
+  request.path = std::move(uri);
+  request.content_type = Param(fcgi, "CONTENT_TYPE");
+  request.authorization = Param(fcgi, "HTTP_AUTHORIZATION");
+  request.idempotency_key = Param(fcgi, "HTTP_IDEMPOTENCY_KEY");
+  request.queue_token = Param(fcgi, "HTTP_X_QUEUE_TOKEN");
+  request.request_id = Param(fcgi, "HTTP_X_REQUEST_ID");
+  request.remote_addr = Param(fcgi, "REMOTE_ADDR");
+
+  const std::string length_text = Param(fcgi, "CONTENT_LENGTH");
+  size_t length = 0;
+  std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
+  if (length > max_body_bytes) {
+    request.body_too_large = true;
+    return request;
+  }
+  request.body.resize(length);
+  const int got = length > 0 ? FCGX_GetStr(request.body.data(), static_cast<int>(length), fcgi.in)
+                             : 0;
+  request.body.resize(got > 0 ? static_cast<size_t>(got) : 0);
+  return request;
+}
+
+void WriteResponse(FCGX_Request& fcgi, const HttpResponse& response) {
+  std::string head;
+  head.reserve(256);
+  head += "Status: ";
+  head += std::to_string(response.status);
+  head += ' ';
+  head += StatusReason(response.status);
+  head += "\r\nContent-Type: ";
+  head += response.content_type;
+  head += "\r\nContent-Length: ";
+  head += std::to_string(response.body.size());
+  head += "\r\nCache-Control: no-store\r\n";
+  for (const auto& [name, value] : response.headers) {
+    head += name;
+    head += ": ";
+    head += value;
+    head += "\r\n";
+  }
+  head += "\r\n";
+  FCGX_PutStr(head.data(), static_cast<int>(head.size()), fcgi.out);
+  FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), fcgi.out);
+}
+
+}  // namespace ticketing

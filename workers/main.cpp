@@ -1,0 +1,40 @@
+// ticketing-worker: the FastCGI worker pool (one master, N request children, a housekeeper).
+#include <cstdio>
+
+#include "core/config.hpp"
+#include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "workers/process/child.hpp"
+#include "workers/process/listen_socket.hpp"
+#include "workers/process/master.hpp"
+
+int main(int argc, char** argv) {
+  using namespace ticketing;
+  if (argc > 1) {
+    std::fprintf(stderr, "usage: %s (configured by TICKETING_* variables):\n", argv[0]);
+    for (const auto& line : DescribeSettings()) std::fprintf(stderr, "  %s\n", line.c_str());
+    return 2;
+  }
+  Config config;
+  try {
+    config = LoadConfigFromEnvironment();
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "ticketing-worker: configuration error: %s\n", e.what());
+    return 2;
+  }
+  InitLog(ParseLogLevel(config.log_level), "master");
+  ListenSocket socket;
+  try {
+    socket = OpenListenSocket(config.listen, config.listen_backlog);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kError, "cannot open the FastCGI socket").Str("detail", e.what());
+    return 1;
+  }
+  Metrics metrics = Metrics::CreateShared();
+  Log(LogLevel::kInfo, "master starting").Str("listen", config.listen).Int("workers", config.workers);
+  Master master(config, metrics, socket.unix_path, [&](ChildRole role) {
+    return role == ChildRole::kServer ? ServeRequests(socket.fd, config, metrics)
+                                      : KeepHouse(config, metrics);
+  });
+  return master.Run();
+}

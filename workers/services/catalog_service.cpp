@@ -1,0 +1,92 @@
+// CatalogService: cache lookups first, the store on a miss or after the window.
+#include "workers/services/catalog_service.hpp"
+
+#include "core/json.hpp"
+
+namespace ticketing {
+namespace {
+
+// Ids come from the URL: without a bound, a scan over ids would grow the cache without end.
+constexpr size_t kMaxCachedEntries = 1024;
+
+template <typename Map>
+void Bound(Map& map) {
+  if (map.size() >= kMaxCachedEntries) map.clear();
+}
+
+}  // namespace
+
+std::string RenderConcert(const Concert& concert) {
+  JsonBuilder json;
+  json.Begin().Int("id", concert.id).Str("title", concert.title).BeginArray("schedules");
+  for (const auto& s : concert.schedules) {
+    json.BeginObject()
+        .Int("id", s.id)
+        .Str("startsAt", s.starts_at)
+        .Int("seatsTotal", s.seats_total)
+        .Int("seatsAvailable", s.seats_available)
+        .End();
+  }
+  return json.EndArray().End().Take();
+}
+
+std::string RenderSeats(int64_t schedule_id, const SeatMap& map) {
+  std::string out;
+  out.reserve(64 + map.seats.size() * 48);
+  out += "{\"scheduleId\":";
+  out += std::to_string(schedule_id);
+  out += ",\"seats\":[";
+  bool first = true;
+  for (const auto& seat : map.seats) {
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":";
+    out += std::to_string(seat.id);
+    out += ",\"price\":";
+    out += std::to_string(seat.price);
+    out += ",\"status\":\"";
+    out += seat.status;
+    out += "\"}";
+  }
+  out += "]}";
+  return out;
+}
+
+std::optional<std::string> CatalogService::ConcertJson(int64_t concert_id) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!concerts_.contains(concert_id)) Bound(concerts_);
+  Entry& entry = concerts_[concert_id];
+  if (entry.expires <= now) {
+    const auto concert = store_.FindConcert(concert_id);
+    entry.json = concert ? std::optional<std::string>(RenderConcert(*concert)) : std::nullopt;
+    entry.expires = now + window_;
+  }
+  return entry.json;
+}
+
+const CatalogService::Entry& CatalogService::Seats(int64_t schedule_id) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!seat_maps_.contains(schedule_id)) Bound(seat_maps_);
+  Entry& entry = seat_maps_[schedule_id];
+  if (entry.expires <= now) {
+    const auto map = store_.FindSeats(schedule_id);
+    entry.json = map ? std::optional<std::string>(RenderSeats(schedule_id, *map)) : std::nullopt;
+    entry.concert_id = map ? map->concert_id : 0;
+    entry.expires = now + window_;
+  }
+  return entry;
+}
+
+std::optional<std::string> CatalogService::SeatsJson(int64_t concert_id, int64_t schedule_id) {
+  const Entry& entry = Seats(schedule_id);
+  if (!entry.json || entry.concert_id != concert_id) return std::nullopt;
+  return entry.json;
+}
+
+std::optional<int64_t> CatalogService::ConcertOfSchedule(int64_t schedule_id) {
+  const Entry& entry = Seats(schedule_id);
+  if (!entry.json) return std::nullopt;
+  return entry.concert_id;
+}
+
+}  // namespace ticketing
