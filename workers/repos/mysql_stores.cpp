@@ -57,7 +57,7 @@ const char* SeatStatus(const std::string& status) {
 
 std::string ToRfc3339(const std::string& mysql_datetime) {
   if (mysql_datetime.size() < 19) return mysql_datetime;
-  std::string out = mysql_datetime;
+  std::string out = mysql_datetime.substr(0, 23);  // stored with millisecond precision
   out[10] = 'T';
   if (out.size() == 19) out += ".000";
   out += 'Z';
