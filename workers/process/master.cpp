@@ -2,6 +2,7 @@
 #include "workers/process/master.hpp"
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,8 @@ Master::Master(const Config& config, Metrics& metrics, std::string unix_path,
       metrics_(metrics),
       unix_path_(std::move(unix_path)),
       child_main_(std::move(child_main)) {
+  struct stat named {};
+  if (!unix_path_.empty() && stat(unix_path_.c_str(), &named) == 0) socket_inode_ = named.st_ino;
   for (int i = 0; i < config.workers; ++i) slots_.push_back(Slot{ChildRole::kServer, 0, {}, {}, 0});
   slots_.push_back(Slot{ChildRole::kHousekeeper, 0, {}, {}, 0});
 }
@@ -111,7 +114,13 @@ void Master::BeginStop() {
                    std::chrono::seconds(1);
   // Removing the socket's name first makes new connects fail fast (nginx moves to another
   // pool) while the children drain what is already queued.
-  if (!unix_path_.empty()) unlink(unix_path_.c_str());
+  // Only if the name is still ours: a replacement pool may already have bound the same path.
+  if (!unix_path_.empty()) {
+    struct stat named {};
+    if (stat(unix_path_.c_str(), &named) == 0 && named.st_ino == socket_inode_) {
+      unlink(unix_path_.c_str());
+    }
+  }
   Log(LogLevel::kInfo, "graceful stop").Int("children", static_cast<int64_t>(slots_.size()));
   for (const Slot& slot : slots_) {
     if (slot.pid > 0) kill(slot.pid, SIGTERM);

@@ -44,6 +44,7 @@ class Master {
   const Config& config_;
   Metrics& metrics_;
   std::string unix_path_;
+  ino_t socket_inode_ = 0;
   ChildMain child_main_;
   std::vector<Slot> slots_;
   bool stopping_ = false;
