@@ -17,9 +17,11 @@ daemonize no
 pidfile $RUN/redis.pid
 logfile ""
 dir $REDIS_DIR
-# Queue positions and seat holds survive a restart with at most a second lost.
-appendonly yes
-appendfsync everysec
+# No persistence: Redis holds nothing that MySQL does not decide (seat gates, cached balances,
+# waiting-room positions). A restarted Redis starts empty, so it can never serve a balance
+# cached before a payment it missed; ACTIVE waiting-room sessions survive in their signed
+# tokens (docs/architecture.md, "Waiting room").
+appendonly no
 save ""
 tcp-backlog 4096
 maxclients 10000
