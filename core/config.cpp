@@ -66,6 +66,28 @@ const IntSetting kIntSettings[] = {
      "most users ACTIVE at once per concert"},
     {"TICKETING_QUEUE_ACTIVE_TTL_SECONDS", 600, 10, 86400, &Config::queue_active_ttl_seconds,
      "how long an ACTIVE queue session lasts"},
+    {"TICKETING_QUEUE_IDLE_SECONDS", 30, 5, 3600, &Config::queue_idle_seconds,
+     "a WAITING entry not polled for this long leaves the queue; an ACTIVE one after 4x"},
+    {"TICKETING_RELAY_BATCH_SIZE", 1000, 1, 20000, &Config::relay_batch_size,
+     "outbox rows the relay claims, publishes and marks per transaction"},
+    {"TICKETING_RELAY_MAX_ATTEMPTS", 5, 1, 1000, &Config::relay_max_attempts,
+     "failed publishes of one row before it is QUARANTINED"},
+    {"TICKETING_RELAY_RETRY_BASE_MS", 200, 1, 600000, &Config::relay_retry_base_ms,
+     "first retry delay after a failure; doubles per attempt"},
+    {"TICKETING_RELAY_RETRY_MAX_MS", 30000, 1, 3600000, &Config::relay_retry_max_ms,
+     "longest retry delay (rows and broker outages)"},
+    {"TICKETING_RELAY_IDLE_POLL_MS", 50, 1, 60000, &Config::relay_idle_poll_ms,
+     "how long the relay sleeps when the outbox has nothing to publish"},
+    {"TICKETING_RELAY_DELIVERY_TIMEOUT_MS", 15000, 1000, 300000,
+     &Config::relay_delivery_timeout_ms, "how long a batch waits for the broker's acks"},
+    {"TICKETING_RELAY_RETENTION_HOURS", 24, 0, 8760, &Config::relay_retention_hours,
+     "PUBLISHED outbox rows older than this are deleted"},
+    {"TICKETING_RELAY_METRICS_PORT", 9464, 0, 65535, &Config::relay_metrics_port,
+     "relay's GET /metrics on 127.0.0.1 (0: off)"},
+    {"TICKETING_CONSUMER_BATCH_SIZE", 500, 1, 10000, &Config::consumer_batch_size,
+     "events the consumer applies per database transaction"},
+    {"TICKETING_CONSUMER_METRICS_PORT", 9465, 0, 65535, &Config::consumer_metrics_port,
+     "consumer's GET /metrics on 127.0.0.1 (0: off)"},
 };
 
 const StringSetting kStringSettings[] = {
@@ -83,6 +105,8 @@ const StringSetting kStringSettings[] = {
      "topic of payment events"},
     {"TICKETING_JWT_SECRET", "", &Config::jwt_secret, true, 16,
      "HS256 secret of bearer tokens (required, at least 16 bytes)"},
+    {"TICKETING_CONSUMER_GROUP", "ticketing-consumer", &Config::consumer_group, false, 1,
+     "Kafka consumer group of the sales projection"},
 };
 
 int64_t ParseInt(const IntSetting& s, const char* raw) {

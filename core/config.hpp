@@ -39,6 +39,19 @@ struct Config {
   std::string kafka_brokers;
   std::string kafka_topic;
 
+  // Outbox relay and consumer (outbox/)
+  int relay_batch_size = 0;
+  int relay_max_attempts = 0;
+  int relay_retry_base_ms = 0;
+  int relay_retry_max_ms = 0;
+  int relay_idle_poll_ms = 0;
+  int relay_delivery_timeout_ms = 0;
+  int relay_retention_hours = 0;
+  int relay_metrics_port = 0;
+  int consumer_batch_size = 0;
+  int consumer_metrics_port = 0;
+  std::string consumer_group;
+
   // Business rules
   std::string jwt_secret;
   int hold_ttl_seconds = 0;
@@ -49,6 +62,7 @@ struct Config {
   int queue_admit_per_sec = 0;
   int queue_max_active = 0;
   int queue_active_ttl_seconds = 0;
+  int queue_idle_seconds = 0;
 };
 
 // A bad setting: the message starts with the variable's name.
