@@ -1,0 +1,27 @@
+// k6: check, group, sleep, fail - the VU-side half lives in the shim's vu-worker.
+const shim = () => globalThis.__k6shim;
+
+export function check(value, sets, tags) {
+  let all = true;
+  for (const [name, fn] of Object.entries(sets)) {
+    let ok;
+    try { ok = typeof fn === 'function' ? !!fn(value) : !!fn; } catch (e) { ok = false; }
+    shim().check(name, ok, tags);
+    all = all && ok;
+  }
+  return all;
+}
+
+export function group(name, fn) {
+  return shim().group(name, fn);
+}
+
+export function sleep(seconds) {
+  shim().sleep(seconds);
+}
+
+export function fail(message) {
+  throw new Error(message);
+}
+
+export default { check, group, sleep, fail };
