@@ -29,19 +29,30 @@ const unsigned char* Bytes(std::string_view s) {
   return reinterpret_cast<const unsigned char*>(s.data());
 }
 
-}  // namespace
-
-std::string Sha256Hex(std::string_view data) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(Bytes(data), data.size(), digest.data());
+template <size_t N>
+std::string ToHex(const std::array<unsigned char, N>& digest) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
-  out.reserve(digest.size() * 2);
+  out.reserve(N * 2);
   for (const unsigned char b : digest) {
     out += kHex[b >> 4];
     out += kHex[b & 0xf];
   }
   return out;
+}
+
+}  // namespace
+
+std::string Sha256Hex(std::string_view data) {
+  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
+  SHA256(Bytes(data), data.size(), digest.data());
+  return ToHex(digest);
+}
+
+std::string Sha1Hex(std::string_view data) {
+  std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
+  SHA1(Bytes(data), data.size(), digest.data());
+  return ToHex(digest);
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {

@@ -8,6 +8,8 @@
 namespace ticketing {
 
 std::string Sha256Hex(std::string_view data);
+// For Redis script ids (EVALSHA), not for anything that needs collision resistance.
+std::string Sha1Hex(std::string_view data);
 // Raw 32-byte HMAC-SHA256.
 std::string HmacSha256(std::string_view key, std::string_view data);
 std::string Base64UrlEncode(std::string_view data);

@@ -1,13 +1,13 @@
 // JSON-lines logger shared by the worker, relay, consumer and tools.
 #include "core/log.hpp"
 
+#include "core/clock.hpp"
+
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 
 namespace ticketing {
 namespace {
@@ -23,20 +23,6 @@ const char* LevelName(LogLevel level) {
     case LogLevel::kError: return "error";
   }
   return "info";
-}
-
-void AppendTimestamp(std::string& out) {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm_utc;
-  gmtime_r(&secs, &tm_utc);
-  char buf[40];
-  const size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm_utc);
-  out.append(buf, n);
-  std::snprintf(buf, sizeof buf, ".%03dZ", static_cast<int>(ms % 1000));
-  out.append(buf);
 }
 
 }  // namespace
@@ -79,7 +65,7 @@ Log::Log(LogLevel level, std::string_view message) : enabled_(LogEnabled(level))
   if (!enabled_) return;
   line_.reserve(256);
   line_ += "{\"ts\":\"";
-  AppendTimestamp(line_);
+  line_ += FormatRfc3339(UnixMillis());
   line_ += "\",\"level\":\"";
   line_ += LevelName(level);
   line_ += "\",\"pid\":";

@@ -1,6 +1,7 @@
 // RedisClient on hiredis' blocking API with socket timeouts.
 #include "core/redis_client.hpp"
 
+#include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
 
@@ -65,6 +66,41 @@ RedisReply RedisClient::Command(const std::vector<std::string_view>& args) {
   }
   if (reply->type == REDIS_REPLY_ERROR) {
     Log(LogLevel::kError, "redis error reply").Str("detail", std::string_view(reply->str, reply->len));
+    if (metrics_) metrics_->Increment(Counter::kRedisErrors);
+    return nullptr;
+  }
+  return reply;
+}
+
+RedisReply RedisClient::Eval(std::string_view script, const std::vector<std::string_view>& keys,
+                             const std::vector<std::string_view>& args) {
+  auto& sha = script_shas_[std::string(script)];
+  if (sha.empty()) sha = Sha1Hex(script);
+  const std::string key_count = std::to_string(keys.size());
+  std::vector<std::string_view> argv{"EVALSHA", sha, key_count};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  if (!EnsureConnected()) return nullptr;
+  std::vector<const char*> data;
+  std::vector<size_t> lengths;
+  for (const auto& a : argv) {
+    data.push_back(a.data());
+    lengths.push_back(a.size());
+  }
+  RedisReply reply(static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(argv.size()), data.data(), lengths.data())));
+  if (!reply) {
+    Drop(context_->errstr);
+    return nullptr;
+  }
+  if (reply->type == REDIS_REPLY_ERROR &&
+      std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
+    argv[0] = "EVAL";
+    argv[1] = script;
+    return Command(argv);
+  }
+  if (reply->type == REDIS_REPLY_ERROR) {
+    Log(LogLevel::kError, "redis script error").Str("detail", std::string_view(reply->str, reply->len));
     if (metrics_) metrics_->Increment(Counter::kRedisErrors);
     return nullptr;
   }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace ticketing {
@@ -30,6 +31,11 @@ class RedisClient {
   // at once until retry_after_ms has passed, so a dead Redis costs nothing per request.
   RedisReply Command(const std::vector<std::string_view>& args);
 
+  // Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL when Redis answers
+  // NOSCRIPT (first use, or after a restart). Same failure contract as Command.
+  RedisReply Eval(std::string_view script, const std::vector<std::string_view>& keys,
+                  const std::vector<std::string_view>& args);
+
   // PING, for /ready.
   bool Ping();
   // True once a command has failed and Redis has not answered since.
@@ -45,6 +51,7 @@ class RedisClient {
   std::chrono::milliseconds retry_after_;
   Metrics* metrics_;
   redisContext* context_ = nullptr;
+  std::unordered_map<std::string, std::string> script_shas_;
   std::chrono::steady_clock::time_point next_attempt_{};
 };
 

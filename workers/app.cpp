@@ -31,17 +31,21 @@ Services::Services(const Config& cfg, Metrics& m)
       catalog_store(db),
       ops_store(db),
       balance_cache(redis, cfg.balance_cache_ttl_seconds),
+      queue_store(redis),
       auth(cfg.jwt_secret),
-      gate(std::make_unique<OpenGate>()),
       catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms)),
+      queue(cfg, queue_store, catalog),
       wallet(cfg, payment_store, balance_cache, m),
-      reservations(cfg, payment_store, balance_cache, redis, catalog, *gate, m) {}
+      reservations(cfg, payment_store, balance_cache, redis, catalog, queue, m) {
+  reservations.set_payment_listener(&queue);
+}
 
 App::App(const Config& config, Metrics& metrics) : services_(config, metrics) {
   RegisterOpsRoutes(router_, services_, router_);
   RegisterCatalogRoutes(router_, services_);
   RegisterWalletRoutes(router_, services_);
   RegisterReservationRoutes(router_, services_);
+  RegisterQueueRoutes(router_, services_);
   route_names_ = router_.names();
 }
 

@@ -12,8 +12,10 @@
 #include "workers/http/router.hpp"
 #include "workers/repos/mysql_stores.hpp"
 #include "workers/repos/redis_balance_cache.hpp"
+#include "workers/repos/redis_queue_store.hpp"
 #include "workers/services/auth.hpp"
 #include "workers/services/catalog_service.hpp"
+#include "workers/services/queue_service.hpp"
 #include "workers/services/reservation_service.hpp"
 #include "workers/services/wallet_service.hpp"
 
@@ -36,9 +38,10 @@ struct Services {
   MySqlCatalogStore catalog_store;
   MySqlOpsStore ops_store;
   RedisBalanceCache balance_cache;
+  RedisQueueStore queue_store;
   Authenticator auth;
-  std::unique_ptr<AdmissionGate> gate;
   CatalogService catalog;
+  QueueService queue;
   WalletService wallet;
   ReservationService reservations;
 };
@@ -66,6 +69,7 @@ void RegisterOpsRoutes(Router& router, Services& services, const Router& self);
 void RegisterCatalogRoutes(Router& router, Services& services);
 void RegisterWalletRoutes(Router& router, Services& services);
 void RegisterReservationRoutes(Router& router, Services& services);
+void RegisterQueueRoutes(Router& router, Services& services);
 
 // Shared request checks used by the handlers.
 const std::string& RequireIdempotencyKey(const HttpRequest& request);

@@ -117,4 +117,38 @@ class BalanceCache {
   virtual bool Ping() = 0;
 };
 
+struct QueueSettings {
+  int64_t admit_per_sec = 0;
+  int64_t max_active = 0;
+  int64_t active_ttl_ms = 0;
+  int64_t idle_ms = 0;
+};
+
+enum class QueueStatus { kWaiting, kActive, kExpired };
+
+struct QueueView {
+  QueueStatus status = QueueStatus::kExpired;
+  int64_t entry = 0;
+  int64_t position = 0;          // 1-based, WAITING only
+  int64_t active_until_ms = 0;   // ACTIVE only: the session's hard deadline
+  int64_t admit_rate_x1000 = 0;  // measured admissions per second x1000, for the estimate
+  bool created = false;
+};
+
+// The waiting room. Every call first advances admission atomically (any worker may), so no
+// process has to tick it. nullopt means the store is unreachable.
+class QueueStore {
+ public:
+  virtual ~QueueStore() = default;
+  // The user's live entry, or a new one at the back when there is none or it has ended.
+  virtual std::optional<QueueView> Join(int64_t concert_id, int64_t user_id, int64_t now_ms,
+                                        const QueueSettings& settings) = 0;
+  // Status of entry `entry`; EXPIRED when it is no longer the user's current entry. Counts as
+  // activity: it keeps a WAITING entry in line and an ACTIVE session alive.
+  virtual std::optional<QueueView> Status(int64_t concert_id, int64_t user_id, int64_t entry,
+                                          int64_t now_ms, const QueueSettings& settings) = 0;
+  // Ends the user's session (after a payment), freeing the slot at once.
+  virtual void End(int64_t concert_id, int64_t user_id) = 0;
+};
+
 }  // namespace ticketing

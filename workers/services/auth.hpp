@@ -20,18 +20,12 @@ class Authenticator {
   std::string secret_;
 };
 
-// The waiting-room check in front of seat holds. Until the queue is wired in, the gate in use
-// admits everyone; the queue service provides the real one.
+// The waiting-room check in front of seat holds (QueueService implements it).
 class AdmissionGate {
  public:
   virtual ~AdmissionGate() = default;
   // Throws ApiError(kForbidden) when `user_id` may not act on `concert_id` now.
   virtual void RequireActive(const HttpRequest& request, int64_t user_id, int64_t concert_id) = 0;
-};
-
-class OpenGate final : public AdmissionGate {
- public:
-  void RequireActive(const HttpRequest&, int64_t, int64_t) override {}
 };
 
 }  // namespace ticketing

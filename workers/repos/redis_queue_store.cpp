@@ -1,0 +1,170 @@
+// The waiting room's data, per concert c (one hash slot, "{c}"):
+//   q:{c}:seq       entry numbers             q:{c}:entry     user -> current entry number
+//   q:{c}:waiting   zset user by entry number q:{c}:seen      zset user by last poll (ms)
+//   q:{c}:active    zset user by session end  q:{c}:deadline  user -> hard session deadline
+//   q:{c}:tick      the inlet's token bucket  q:{c}:admits:S  admissions during second S
+//   q:{c}:first     when admissions began (kept while they go on)
+#include "workers/repos/redis_queue_store.hpp"
+
+#include <string>
+
+namespace ticketing {
+namespace {
+
+constexpr char kQueueScript[] = R"lua(
+local mode, c, user = ARGV[1], ARGV[2], ARGV[3]
+local entry_arg, now = tonumber(ARGV[4]), tonumber(ARGV[5])
+local rate, max_active = tonumber(ARGV[6]), tonumber(ARGV[7])
+local ttl, idle = tonumber(ARGV[8]), tonumber(ARGV[9])
+local p = 'q:{' .. c .. '}:'
+local active_idle = idle * 4
+
+-- Ended sessions free their slots; entries nobody polls leave the line; then the inlet admits
+-- up to `rate` per second (at most one second banked) while active sessions stay under the cap.
+local function admit()
+  for _, u in ipairs(redis.call('ZRANGEBYSCORE', p .. 'active', '-inf', now, 'LIMIT', 0, 1000)) do
+    redis.call('ZREM', p .. 'active', u)
+    redis.call('HDEL', p .. 'deadline', u)
+  end
+  for _, u in ipairs(redis.call('ZRANGEBYSCORE', p .. 'seen', '-inf', now - idle, 'LIMIT', 0, 1000)) do
+    redis.call('ZREM', p .. 'seen', u)
+    redis.call('ZREM', p .. 'waiting', u)
+  end
+  local last = tonumber(redis.call('GET', p .. 'tick') or (now - 1000))
+  if last < now - 1000 then last = now - 1000 end
+  local allowance = math.floor((now - last) * rate / 1000)
+  if allowance <= 0 then return end
+  local n = math.min(allowance, max_active - redis.call('ZCARD', p .. 'active'))
+  local admitted = 0
+  if n > 0 then
+    local popped = redis.call('ZPOPMIN', p .. 'waiting', n)
+    for i = 1, #popped, 2 do
+      local u = popped[i]
+      local deadline = now + ttl
+      redis.call('HSET', p .. 'deadline', u, deadline)
+      redis.call('ZADD', p .. 'active', math.min(deadline, now + active_idle), u)
+      redis.call('ZREM', p .. 'seen', u)
+      admitted = admitted + 1
+    end
+  end
+  if admitted > 0 then
+    local bucket = p .. 'admits:' .. math.floor(now / 1000)
+    redis.call('INCRBY', bucket, admitted)
+    redis.call('PEXPIRE', bucket, 15000)
+  end
+  -- A token bucket holding at most one second: admissions spend it, an empty queue or a full
+  -- house leaves the rest banked (so the next arrival is admitted at once).
+  redis.call('SET', p .. 'tick', tostring(last + admitted * 1000 / rate), 'PX', 60000)
+  if admitted > 0 and redis.call('EXISTS', p .. 'first') == 0 then
+    redis.call('SET', p .. 'first', now, 'PX', 15000)
+  end
+  if admitted > 0 then redis.call('PEXPIRE', p .. 'first', 15000) end
+end
+
+-- Admissions per second x1000 over the last 10 whole seconds, or over the seconds since
+-- admissions began when that is shorter; 0 when nobody was admitted lately.
+local function admit_rate_x1000()
+  local sec, total = math.floor(now / 1000), 0
+  for s = sec - 10, sec - 1 do
+    total = total + tonumber(redis.call('GET', p .. 'admits:' .. s) or 0)
+  end
+  local first = tonumber(redis.call('GET', p .. 'first') or 0)
+  local window = 10
+  if first > 0 then window = math.max(1, math.min(10, sec - math.floor(first / 1000))) end
+  return math.floor(total * 1000 / window)
+end
+
+local function view(created)
+  local e = tonumber(redis.call('HGET', p .. 'entry', user) or 0)
+  local score = redis.call('ZSCORE', p .. 'active', user)
+  if score and tonumber(score) > now then
+    local deadline = tonumber(redis.call('HGET', p .. 'deadline', user))
+    redis.call('ZADD', p .. 'active', math.min(deadline, now + active_idle), user)
+    return {1, e, 0, deadline, admit_rate_x1000(), created}
+  end
+  local rank = redis.call('ZRANK', p .. 'waiting', user)
+  if rank then
+    redis.call('ZADD', p .. 'seen', now, user)
+    return {0, e, rank + 1, 0, admit_rate_x1000(), created}
+  end
+  return {2, e, 0, 0, admit_rate_x1000(), created}
+end
+
+if mode == 'end' then
+  redis.call('ZREM', p .. 'active', user)
+  redis.call('HDEL', p .. 'deadline', user)
+  redis.call('ZREM', p .. 'waiting', user)
+  redis.call('ZREM', p .. 'seen', user)
+  return {2, 0, 0, 0, 0, 0}
+end
+admit()
+if mode == 'status' then
+  if tonumber(redis.call('HGET', p .. 'entry', user) or 0) ~= entry_arg then
+    return {2, entry_arg, 0, 0, admit_rate_x1000(), 0}
+  end
+  return view(0)
+end
+if redis.call('HEXISTS', p .. 'entry', user) == 1 then
+  local v = view(0)
+  if v[1] ~= 2 then return v end
+end
+local number = redis.call('INCR', p .. 'seq')
+redis.call('HSET', p .. 'entry', user, number)
+redis.call('ZADD', p .. 'waiting', number, user)
+redis.call('ZADD', p .. 'seen', now, user)
+admit()
+return view(1)
+)lua";
+
+int64_t Element(const redisReply& reply, size_t i) {
+  return i < reply.elements && reply.element[i]->type == REDIS_REPLY_INTEGER
+             ? reply.element[i]->integer
+             : 0;
+}
+
+}  // namespace
+
+std::optional<QueueView> RedisQueueStore::Run(const char* mode, int64_t concert_id,
+                                              int64_t user_id, int64_t entry, int64_t now_ms,
+                                              const QueueSettings& s) {
+  const std::string args[] = {mode,
+                              std::to_string(concert_id),
+                              std::to_string(user_id),
+                              std::to_string(entry),
+                              std::to_string(now_ms),
+                              std::to_string(s.admit_per_sec),
+                              std::to_string(s.max_active),
+                              std::to_string(s.active_ttl_ms),
+                              std::to_string(s.idle_ms)};
+  const RedisReply reply =
+      redis_.Eval(kQueueScript, {}, std::vector<std::string_view>(std::begin(args), std::end(args)));
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 6) return std::nullopt;
+  QueueView view;
+  const int64_t status = Element(*reply, 0);
+  view.status = status == 1   ? QueueStatus::kActive
+                : status == 0 ? QueueStatus::kWaiting
+                              : QueueStatus::kExpired;
+  view.entry = Element(*reply, 1);
+  view.position = Element(*reply, 2);
+  view.active_until_ms = Element(*reply, 3);
+  view.admit_rate_x1000 = Element(*reply, 4);
+  view.created = Element(*reply, 5) == 1;
+  return view;
+}
+
+std::optional<QueueView> RedisQueueStore::Join(int64_t concert_id, int64_t user_id,
+                                               int64_t now_ms, const QueueSettings& s) {
+  return Run("join", concert_id, user_id, 0, now_ms, s);
+}
+
+std::optional<QueueView> RedisQueueStore::Status(int64_t concert_id, int64_t user_id,
+                                                 int64_t entry, int64_t now_ms,
+                                                 const QueueSettings& s) {
+  return Run("status", concert_id, user_id, entry, now_ms, s);
+}
+
+void RedisQueueStore::End(int64_t concert_id, int64_t user_id) {
+  Run("end", concert_id, user_id, 0, 0, QueueSettings{});
+}
+
+}  // namespace ticketing
