@@ -4,6 +4,7 @@
 //   q:{c}:active    zset user by session end  q:{c}:deadline  user -> hard session deadline
 //   q:{c}:tick      the inlet's token bucket  q:{c}:admits:S  admissions during second S
 //   q:{c}:first     when admissions began (kept while they go on)
+//   q:{c}:config    optional operator override: admit_per_sec, max_active
 #include "workers/repos/redis_queue_store.hpp"
 
 #include <string>
@@ -18,6 +19,10 @@ local rate, max_active = tonumber(ARGV[6]), tonumber(ARGV[7])
 local ttl, idle = tonumber(ARGV[8]), tonumber(ARGV[9])
 local p = 'q:{' .. c .. '}:'
 local active_idle = idle * 4
+-- An operator's per-concert override of the inlet (HSET q:{c}:config admit_per_sec N max_active M).
+local override = redis.call('HMGET', p .. 'config', 'admit_per_sec', 'max_active')
+if tonumber(override[1]) and tonumber(override[1]) >= 1 then rate = tonumber(override[1]) end
+if tonumber(override[2]) and tonumber(override[2]) >= 0 then max_active = tonumber(override[2]) end
 
 -- Ended sessions free their slots; entries nobody polls leave the line; then the inlet admits
 -- up to `rate` per second (at most one second banked) while active sessions stay under the cap.
