@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Client, Db, Stack, assert_problem, make_jwt, new_key
+from helpers import Client, Db, Stack, assert_problem, make_jwt, new_key, queue_token
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 
@@ -241,6 +241,11 @@ def send(client: Client, stack: Stack, case: Case):
         headers["Authorization"] = f"Bearer {client.token(int(case.auth[5:]))}"
     elif case.auth is not None:
         headers["Authorization"] = bad_tokens(stack.secret)[case.auth]
+    if case.path == HOLD and case.auth == "user":
+        # Past the waiting room (when there is one), so the seat lookup decides.
+        tok = queue_token(client, USER, 1)
+        if tok:
+            headers["X-Queue-Token"] = tok
     if case.key == "fresh":
         headers["Idempotency-Key"] = new_key()
     elif case.key is not None:

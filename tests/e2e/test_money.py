@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import Client, Db, assert_problem, new_key, queue_token, run_parallel
+from helpers import Client, hold_seat, Db, assert_problem, new_key, queue_token, run_parallel
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 
@@ -21,7 +21,7 @@ SCHEDULE = 1
 
 def buy(client: Client, user: int, seat: int, key: str | None = None):
     """Hold and confirm one seat of schedule 1; returns (hold response, confirm response)."""
-    hold = client.hold(user, SCHEDULE, seat, queue_token(client, user, CONCERT))
+    hold = hold_seat(client, user, SCHEDULE, seat, CONCERT)
     assert hold.status == 201, hold
     return hold, client.confirm(user, hold.json()["reservationId"], key)
 
@@ -146,7 +146,7 @@ def test_bank_invariant_under_concurrent_charges_and_confirms(client: Client, db
 def test_double_click_confirm_pays_once(client: Client, db: Db) -> None:
     user, seat, clicks = 301, 701, 8
     assert client.charge(user, 1_000_000).status == 200
-    hold = client.hold(user, SCHEDULE, seat, queue_token(client, user, CONCERT))
+    hold = hold_seat(client, user, SCHEDULE, seat, CONCERT)
     assert hold.status == 201, hold
     reservation, price = hold.json()["reservationId"], hold.json()["price"]
     barrier = threading.Barrier(clicks)
@@ -209,7 +209,7 @@ def test_same_key_with_a_different_body_is_422(client: Client, db: Db) -> None:
 def test_same_key_on_another_endpoint_is_422(client: Client, db: Db) -> None:
     user, key = 314, new_key()
     assert client.charge(user, 500_000, key).status == 200
-    hold = client.hold(user, SCHEDULE, 702, queue_token(client, user, CONCERT))
+    hold = hold_seat(client, user, SCHEDULE, 702, CONCERT)
     assert hold.status == 201, hold
     assert_problem(client.confirm(user, hold.json()["reservationId"], key), 422)
     assert client.balance_of(user) == 500_000
@@ -261,7 +261,7 @@ def test_confirm_replay_returns_the_first_response(client: Client, db: Db) -> No
 def test_concurrent_confirms_with_one_key_pay_once(client: Client, db: Db) -> None:
     user, key, n = 319, new_key(), 12
     assert client.charge(user, 300_000).status == 200
-    hold = client.hold(user, SCHEDULE, 704, queue_token(client, user, CONCERT))
+    hold = hold_seat(client, user, SCHEDULE, 704, CONCERT)
     reservation = hold.json()["reservationId"]
     barrier = threading.Barrier(n)
 
@@ -279,7 +279,7 @@ def test_concurrent_confirms_with_one_key_pay_once(client: Client, db: Db) -> No
 
 def test_a_replayed_402_stays_402_and_a_new_key_pays(client: Client, db: Db) -> None:
     user, key = 320, new_key()
-    hold = client.hold(user, SCHEDULE, 705, queue_token(client, user, CONCERT))
+    hold = hold_seat(client, user, SCHEDULE, 705, CONCERT)
     assert hold.status == 201, hold
     reservation = hold.json()["reservationId"]
     poor = client.confirm(user, reservation, key)
