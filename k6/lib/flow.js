@@ -39,7 +39,7 @@ export function prepare(scenarios) {
   for (let i = 0; i < n; i++) {
     const id = USER_BASE + i;
     const token = mintToken(secret, id);
-    const r = api.charge(token, id, MONEY.initialCharge, `setup-${RUN_ID}-${id}`);
+    const r = retrying(() => api.charge(token, id, MONEY.initialCharge, `setup-${RUN_ID}-${id}`));
     if (r.status !== 200) fail(`setup: charging user ${id} answered ${r.status}: ${r.body}`);
     const bal = api.jsonOf(r).balance;
     total += bal;
@@ -51,29 +51,26 @@ export function prepare(scenarios) {
   const s = api.seats(CONCERT_ID, SCHEDULE_ID);
   if (s.status !== 200) fail(`setup: seat map answered ${s.status}`);
   const seatList = api.jsonOf(s).seats.filter((x) => x.status === 'AVAILABLE');
-  const seatIds = seatList.map((x) => x.id);
-  const prices = {};
-  for (const x of seatList) prices[x.id] = x.price;
-  if (!seatIds.length) fail('setup: no AVAILABLE seat in the schedule (reset the stack with more TICKETING_SEED_SEATS)');
+  const seatRanges = toRanges(seatList.map((x) => x.id));
+  if (!seatList.length) fail('setup: no AVAILABLE seat in the schedule (reset the stack with more TICKETING_SEED_SEATS)');
   m.setupBalance.add(total);
-  console.log(`setup: ${n} users charged (total balance ${total}), ${seatIds.length} seats available, queue ${queueEnabled ? 'on' : 'off'}, run ${RUN_ID}`);
-  return { runId: RUN_ID, users, seatIds, queueEnabled, setupTotal: total, scenarioNames: Object.keys(scenarios) };
+  console.log(`setup: ${n} users charged (total balance ${total}), ${seatList.length} seats available, queue ${queueEnabled ? 'on' : 'off'}, run ${RUN_ID}`);
+  return { runId: RUN_ID, users, seatRanges, seatCount: seatList.length, queueEnabled, setupTotal: total, scenarioNames: Object.keys(scenarios) };
 }
 
 export function verify(data) {
   sleep(1.5); // the seat map is cached up to TICKETING_CATALOG_CACHE_MS (1 s)
   let total = 0, negative = 0, errors = 0;
   for (const u of data.users) {
-    const r = api.balance(u.token, u.id);
+    const r = retrying(() => api.balance(u.token, u.id));
     if (r.status !== 200) { errors++; continue; }
     const b = api.jsonOf(r).balance;
     if (b < 0) negative++;
     total += b;
   }
   const s = api.seats(CONCERT_ID, SCHEDULE_ID);
-  const ours = new Set(data.seatIds);
   let sold = 0;
-  for (const x of api.jsonOf(s).seats) if (ours.has(x.id) && x.status === 'SOLD') sold++;
+  for (const x of api.jsonOf(s).seats) if (x.status === 'SOLD' && inRanges(data.seatRanges, x.id)) sold++;
   m.teardownBalance.add(total);
   m.teardownSold.add(sold);
   console.log(`teardown: balance total ${total} (setup ${data.setupTotal}), ${sold} of the run's seats SOLD, ${negative} negative balances, ${errors} unreadable`);
@@ -81,6 +78,17 @@ export function verify(data) {
     m.consistencyErrors.add(negative + errors);
     fail(`teardown: ${negative} negative balances, ${errors} balances unreadable`);
   }
+}
+
+// A request whose answer was lost (timeout, 5xx) may still have moved money: repeat it - with
+// the same Idempotency-Key for writes - until the server gives a definite answer.
+function retrying(send, attempts = 5) {
+  let r = send();
+  for (let i = 1; i < attempts && (r.status === 0 || r.status >= 500); i++) {
+    sleep(Number(r.headers['Retry-After']) || 0.5 * i);
+    r = send();
+  }
+  return r;
 }
 
 // ---- per-VU state -------------------------------------------------------------------------
@@ -103,7 +111,8 @@ function expectBalance(actual, where) {
 
 function topUpIfLow() {
   if (me.expected >= MONEY.maxPrice) return;
-  const r = api.charge(me.token, me.id, MONEY.topUp, `topup-${RUN_ID}-${me.id}-${me.topUps++}`);
+  const key = `topup-${RUN_ID}-${me.id}-${me.topUps++}`;
+  const r = retrying(() => api.charge(me.token, me.id, MONEY.topUp, key));
   if (check(r, { 'charge 200': (x) => x.status === 200 })) {
     me.expected += MONEY.topUp;
     m.topUpKrw.add(MONEY.topUp);
@@ -114,11 +123,29 @@ function topUpIfLow() {
 // Global seat order: the i-th iteration of the test takes the i-th available seat; a few take
 // one of the first HOT_SEATS seats instead, so holds also meet the hot-seat race.
 function pickSeat(data) {
-  const ids = data.seatIds;
-  if (Math.random() < HOT_RATIO) return ids[Math.floor(Math.random() * Math.min(HOT_SEATS, ids.length))];
+  const n = data.seatCount;
+  if (Math.random() < HOT_RATIO) return seatAt(data.seatRanges, Math.floor(Math.random() * Math.min(HOT_SEATS, n)));
   const k = data.scenarioNames.length;
   const slot = exec.scenario.iterationInTest * k + data.scenarioNames.indexOf(exec.scenario.name);
-  return ids[(HOT_SEATS + slot) % ids.length];
+  return seatAt(data.seatRanges, (HOT_SEATS + slot) % n);
+}
+
+// Seat ids travel to every VU as [first, last] ranges: 100,000 seats are a few numbers.
+function toRanges(ids) {
+  const out = [];
+  for (const id of ids.sort((a, b) => a - b)) {
+    const last = out[out.length - 1];
+    if (last && id === last[1] + 1) last[1] = id; else out.push([id, id]);
+  }
+  return out;
+}
+function seatAt(ranges, i) {
+  for (const [a, b] of ranges) { if (i <= b - a) return a + i; i -= b - a + 1; }
+  return ranges[0][0];
+}
+function inRanges(ranges, id) {
+  for (const [a, b] of ranges) if (id >= a && id <= b) return true;
+  return false;
 }
 
 // ---- the steps ----------------------------------------------------------------------------
@@ -151,10 +178,12 @@ function hold(data, queueTok) {
 }
 
 function pay(held) {
-  const r = api.confirm(me.token, held.reservationId, `pay-${RUN_ID}-${held.reservationId}`);
+  const key = `pay-${RUN_ID}-${held.reservationId}`;
+  const r = retrying(() => api.confirm(me.token, held.reservationId, key));
   check(r, { 'confirm 200/409': (x) => x.status === 200 || x.status === 409 });
   if (r.status === 200) {
     const p = api.jsonOf(r);
+    me.queueToken = null; // a payment ends the waiting-room session: queue again for the next
     me.expected -= p.amount;
     m.paymentsOk.add(1);
     m.paidKrw.add(p.amount);
@@ -177,7 +206,7 @@ export function flow(data) {
   const t0 = Date.now();
   topUpIfLow();
   const queueTok = enterQueue(data);
-  if (!queueTok) { m.flowsAbandoned.add(1, { step: 'queue' }); return; }
+  if (!queueTok) { me.queueToken = null; m.flowsAbandoned.add(1, { step: 'queue' }); return; }
   sleep(thinkTime());
   check(api.concert(CONCERT_ID), { 'concert 200': (x) => x.status === 200 });
   sleep(thinkTime());

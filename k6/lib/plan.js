@@ -14,9 +14,9 @@ export const STAGES = [
   { id: 4, vus: 500, tps: 1000, duration: 180, spec: { cpus: 2, memoryMb: 2048 } },
 ];
 // Stress: flows/s climbs in steps past stage 4 until the SLA breaks (abortOnFail).
-export const STRESS = { startFlowsPerSec: 20, stepFlowsPerSec: 40, steps: 10, stepSeconds: 30, vus: 1000, spec: STAGES[3].spec };
+export const STRESS = { startFlowsPerSec: 20, stepFlowsPerSec: 40, steps: 10, stepSeconds: 30, vus: 600, spec: STAGES[3].spec };
 // Spike: ticket-open - a calm baseline, ten times the flow within seconds, then calm again.
-export const SPIKE = { baseFlowsPerSec: 20, peakFlowsPerSec: 200, baseSeconds: 30, rampSeconds: 5, peakSeconds: 60, vus: 800, spec: STAGES[3].spec };
+export const SPIKE = { baseFlowsPerSec: 20, peakFlowsPerSec: 200, baseSeconds: 30, rampSeconds: 5, peakSeconds: 60, vus: 500, spec: STAGES[3].spec };
 
 // Pauses of a person between the steps of the flow (seconds, uniform).
 export const THINK = { min: 0.05, max: 0.25 };
@@ -53,7 +53,7 @@ function arrival(flowsPerSec, seconds, vus, exec, rampSeconds) {
   const ramp = rampSeconds ?? Math.max(2, seconds * 0.1);
   return {
     executor: 'ramping-arrival-rate', exec, startRate: Math.max(1, Math.round(rate / 10)), timeUnit: '1s',
-    preAllocatedVUs: Math.max(2, Math.ceil(vus / 2)), maxVUs: vus,
+    preAllocatedVUs: vus, maxVUs: vus, gracefulStop: '60s',
     stages: [{ target: rate, duration: secs(ramp) }, { target: rate, duration: secs(seconds - ramp) }],
   };
 }
@@ -87,14 +87,14 @@ export function stressScenarios() {
     stages.push({ target, duration: secs(3) }, { target, duration: secs(s.stepSeconds - 3) });
   }
   return { stress: { executor: 'ramping-arrival-rate', exec: 'flow', startRate: s.startFlowsPerSec, timeUnit: '1s',
-    preAllocatedVUs: 200, maxVUs: s.vus, stages } };
+    preAllocatedVUs: s.vus, maxVUs: s.vus, gracefulStop: '60s', stages } };
 }
 
 export function spikeScenarios() {
   if (SMOKE) return smokeScenarios();
   const s = SPIKE, base = Math.round(s.baseFlowsPerSec * RATE_SCALE), peak = Math.round(s.peakFlowsPerSec * RATE_SCALE);
   return { spike: { executor: 'ramping-arrival-rate', exec: 'flow', startRate: base, timeUnit: '1s',
-    preAllocatedVUs: 200, maxVUs: s.vus, stages: [
+    preAllocatedVUs: s.vus, maxVUs: s.vus, gracefulStop: '60s', stages: [
       { target: base, duration: secs(s.baseSeconds) }, { target: peak, duration: `${s.rampSeconds}s` },
       { target: peak, duration: secs(s.peakSeconds) }, { target: base, duration: `${s.rampSeconds}s` },
       { target: base, duration: secs(s.baseSeconds) }] } };

@@ -202,6 +202,7 @@ async function Drain(sc, graceMs) {
   while (sc.pool.some((v) => v.busy) && now() < until) await sleep(20);
   const stuck = sc.pool.filter((v) => v.busy);
   if (stuck.length) log(`scenario ${sc.name}: ${stuck.length} iterations interrupted after the graceful stop`);
+  if (stuck.length) reg.add('shim_interrupted_iterations', 'counter', stuck.length, { scenario: sc.name }, now());
   for (const v of stuck) { v.worker.terminate(); v.busy = false; v.dead = true; }
 }
 
