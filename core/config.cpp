@@ -68,7 +68,7 @@ const IntSetting kIntSettings[] = {
      "how long an ACTIVE queue session lasts"},
     {"TICKETING_QUEUE_IDLE_SECONDS", 30, 5, 3600, &Config::queue_idle_seconds,
      "a WAITING entry not polled for this long leaves the queue; an ACTIVE one after 4x"},
-    {"TICKETING_RELAY_BATCH_SIZE", 1000, 1, 20000, &Config::relay_batch_size,
+    {"TICKETING_RELAY_BATCH_SIZE", 2000, 1, 20000, &Config::relay_batch_size,
      "outbox rows the relay claims, publishes and marks per transaction"},
     {"TICKETING_RELAY_MAX_ATTEMPTS", 5, 1, 1000, &Config::relay_max_attempts,
      "failed publishes of one row before it is QUARANTINED"},
@@ -123,15 +123,32 @@ int64_t ParseInt(const IntSetting& s, const char* raw) {
   return value;
 }
 
+void ValidateListen(const std::string& listen) {
+  const auto fail = [&](const std::string& why) {
+    throw ConfigError("TICKETING_LISTEN: '" + listen + "' " + why);
+  };
+  if (listen.rfind("unix:", 0) == 0) {
+    if (listen.size() == 5) fail("has an empty socket path");
+    return;
+  }
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) fail("is neither unix:/path nor host:port");
+  const std::string_view port(listen.c_str() + colon + 1);
+  int value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 ||
+      value > 65535) {
+    fail("has no port between 1 and 65535");
+  }
+}
+
 void ValidateCombinations(const Config& c) {
   if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
       c.log_level != "error") {
     throw ConfigError("TICKETING_LOG_LEVEL: '" + c.log_level +
                       "' is not one of debug, info, warn, error");
   }
-  if (c.listen.rfind("unix:", 0) != 0 && c.listen.find(':') == std::string::npos) {
-    throw ConfigError("TICKETING_LISTEN: '" + c.listen + "' is neither unix:/path nor host:port");
-  }
+  ValidateListen(c.listen);
 }
 
 }  // namespace

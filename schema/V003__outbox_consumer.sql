@@ -5,9 +5,6 @@
 -- NULL means "now". Later rows of the same user wait behind it (per-key order).
 ALTER TABLE outbox ADD COLUMN next_attempt_at DATETIME(3) NULL;
 
--- The retention sweep deletes by (status, published_at) without scanning a day of rows.
-CREATE INDEX outbox_published ON outbox (status, published_at);
-
 -- Every event the consumer applied, written in the same transaction as the projection change,
 -- so a redelivered event (at-least-once) is recognised and skipped.
 CREATE TABLE processed_events (

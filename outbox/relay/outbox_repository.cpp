@@ -69,8 +69,13 @@ void OutboxRepository::Quarantine(int64_t id, const std::string& error) {
 }
 
 int OutboxRepository::DeleteExpired(int retention_hours) {
+  auto& chunk = session_.Prepare(outbox_sql::kOldestPublishedChunkEnd);
+  auto end = session_.Query(chunk);
+  if (!end->next() || end->isNull(1)) return 0;
+  const int64_t chunk_end = end->getInt64(1);
   auto& sweep = session_.Prepare(outbox_sql::kDeleteExpired);
-  sweep.setInt(1, retention_hours);
+  sweep.setInt64(1, chunk_end);
+  sweep.setInt(2, retention_hours);
   return sweep.executeUpdate();
 }
 
