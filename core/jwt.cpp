@@ -4,6 +4,7 @@
 #include <rapidjson/document.h>
 
 #include <charconv>
+#include <limits>
 
 #include "core/crypto.hpp"
 
@@ -77,7 +78,10 @@ JwtVerification VerifyJwt(std::string_view token, std::string_view secret, int64
     result.status = JwtStatus::kBadSubject;
     return result;
   }
-  result.expires_at = static_cast<int64_t>(exp_value);
+  // A signed exp beyond int64 is simply "far in the future"; casting it would be undefined.
+  constexpr double kMaxExpiry = 9.2e18;
+  result.expires_at = exp_value >= kMaxExpiry ? std::numeric_limits<int64_t>::max()
+                                              : static_cast<int64_t>(exp_value);
   result.status = JwtStatus::kOk;
   return result;
 }

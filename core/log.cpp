@@ -41,8 +41,52 @@ void InitLog(LogLevel min_level, std::string_view role) {
 
 bool LogEnabled(LogLevel level) { return level >= g_min_level; }
 
+namespace {
+
+// Length of the valid UTF-8 sequence starting at `s[i]`, or 0 when it is not one.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  size_t length = 0;
+  unsigned min_code = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2, min_code = 0x80;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3, min_code = 0x800;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4, min_code = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + length > s.size()) return 0;
+  unsigned code = lead & (0xFF >> (length + 1));
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  if (code < min_code || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+// Escapes for a JSON string; bytes that are not valid UTF-8 become U+FFFD, so whatever a
+// client sent, the JSON we write is valid UTF-8.
 void AppendJsonEscaped(std::string& out, std::string_view value) {
-  for (const char c : value) {
+  for (size_t i = 0; i < value.size();) {
+    const char c = value[i];
+    const auto uc = static_cast<unsigned char>(c);
+    if (uc >= 0x80) {
+      const size_t length = Utf8SequenceLength(value, i);
+      if (length == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(value.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
@@ -50,14 +94,15 @@ void AppendJsonEscaped(std::string& out, std::string_view value) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (uc < 0x20) {
           char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+          std::snprintf(buf, sizeof buf, "\\u%04x", uc);
           out += buf;
         } else {
           out += c;
         }
     }
+    ++i;
   }
 }
 

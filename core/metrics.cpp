@@ -35,6 +35,17 @@ constexpr const char* kCounterHelp[] = {
     "Expired seat holds released by the sweeper",
 };
 
+// "0.0005", "0.5", "1.0": whole numbers keep one decimal, as Prometheus clients print them.
+std::string BoundLabel(double bound) {
+  char buf[32];
+  if (bound == static_cast<double>(static_cast<int64_t>(bound))) {
+    std::snprintf(buf, sizeof buf, "%.1f", bound);
+  } else {
+    std::snprintf(buf, sizeof buf, "%g", bound);
+  }
+  return buf;
+}
+
 }  // namespace
 
 Metrics Metrics::CreateShared() {
@@ -98,10 +109,7 @@ std::string Metrics::Render(const std::vector<std::string_view>& routes) const {
     const int name_len = static_cast<int>(routes[r].size());
     for (size_t b = 0; b < kLatencyBuckets; ++b) {
       cumulative += block_->latency[r][b].load(std::memory_order_relaxed);
-      const std::string le = b < std::size(kLatencyBounds)
-                                 ? std::to_string(kLatencyBounds[b]).erase(
-                                       std::to_string(kLatencyBounds[b]).find_last_not_of('0') + 1)
-                                 : "+Inf";
+      const std::string le = b < std::size(kLatencyBounds) ? BoundLabel(kLatencyBounds[b]) : "+Inf";
       std::snprintf(line, sizeof line,
                     "ticketing_http_request_duration_seconds_bucket{route=\"%.*s\",le=\"%s\"} "
                     "%llu\n",

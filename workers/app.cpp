@@ -1,6 +1,7 @@
 // App: routing, the one error-to-HTTP mapping, metrics and the request log line.
 #include "workers/app.hpp"
 
+#include <cctype>
 #include <chrono>
 
 #include "core/log.hpp"
@@ -8,9 +9,17 @@
 namespace ticketing {
 namespace {
 
+// Media types compare case-insensitively (RFC 9110 8.3.1); parameters such as charset are ignored.
 bool IsJsonContentType(std::string_view content_type) {
-  const std::string_view media = content_type.substr(0, content_type.find(';'));
-  return media == "application/json";
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.remove_suffix(1);
+  while (!media.empty() && (media.front() == ' ' || media.front() == '\t')) media.remove_prefix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (media.size() != kJson.size()) return false;
+  for (size_t i = 0; i < kJson.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(media[i])) != kJson[i]) return false;
+  }
+  return true;
 }
 
 HttpResponse Unavailable(const char* what) {

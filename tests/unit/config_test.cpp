@@ -231,10 +231,7 @@ TEST(ConfigTest, ListenMustBeUnixPathOrHostPort) {
   }
 }
 
-// BUG (core/config.cpp, ValidateCombinations): TICKETING_LISTEN only has to contain a ':'.
-// A port that is not a number or is out of range, or an empty unix path, is accepted here and
-// only fails later in FCGX_OpenSocket with a message that does not name the variable.
-TEST(ConfigTest, DISABLED_ListenPortAndPathAreValidated) {
+TEST(ConfigTest, ListenPortAndPathAreValidated) {
   for (const char* bad : {"127.0.0.1:", "127.0.0.1:http", "127.0.0.1:70000", "127.0.0.1:0",
                           "127.0.0.1:-1", "unix:", ":"}) {
     const std::string error = ErrorOf(FakeEnv().Set("TICKETING_LISTEN", bad));

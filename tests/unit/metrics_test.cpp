@@ -118,10 +118,7 @@ TEST(MetricsTest, BucketsAreMonotonicAndLeParsesToTheBounds) {
   for (size_t i = 0; i < bounds.size(); ++i) EXPECT_DOUBLE_EQ(bounds[i], kLatencyBounds[i]);
 }
 
-// BUG (core/metrics.cpp, Render): the le label is std::to_string with trailing zeros erased,
-// so whole-number bounds render as le="1." and le="5." instead of "1"/"1.0" and "5"/"5.0"
-// (the form Prometheus client libraries and OpenMetrics use).
-TEST(MetricsTest, DISABLED_LeLabelsAreCanonicalNumbers) {
+TEST(MetricsTest, LeLabelsAreCanonicalNumbers) {
   const std::string text = Metrics::CreateLocal().Render(kRoutes);
   EXPECT_EQ(text.find("le=\"1.\""), std::string::npos);
   EXPECT_EQ(text.find("le=\"5.\""), std::string::npos);
