@@ -180,14 +180,17 @@ class Client:
         self.secret = secret
         self.timeout = timeout
         self._local = threading.local()
-        self._tokens: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._serial = 0
 
     def token(self, user_id: int) -> str:
-        tok = self._tokens.get(user_id)
-        if tok is None:
-            tok = make_jwt(self.secret, str(user_id), ttl=3600)
-            self._tokens[user_id] = tok
-        return tok
+        """A valid bearer token for the user, a new one per call (a unique jti): nginx throttles
+        per Authorization header, and these tests measure correctness, not the throttle
+        (test_platform covers that with one fixed token)."""
+        with self._lock:
+            self._serial += 1
+            serial = self._serial
+        return make_jwt(self.secret, str(user_id), ttl=3600, extra={"jti": f"e2e-{serial}"})
 
     def _conn(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)

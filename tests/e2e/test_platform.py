@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from helpers import (Client, Db, Stack, assert_problem, fcgi_request, new_key, parse_prometheus,
-                     pool_metrics, wait_until)
+from helpers import (Client, Db, Stack, assert_problem, fcgi_request, make_jwt, new_key,
+                     parse_prometheus, pool_metrics, run_parallel, wait_until)
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 
@@ -236,3 +236,26 @@ def test_direct_fastcgi_body_over_limit_is_413(stack: Stack) -> None:
     r = fcgi_request(stack.pool_socket(1), "POST", "/api/wallet/1/charge", body=b"x" * 17_000)
     assert r.status == 413
     assert r.headers["content-type"] == "application/problem+json"
+
+
+# ---- throttling -------------------------------------------------------------------------
+
+
+def test_a_flood_from_one_token_is_throttled_with_429_problem(client: Client, stack: Stack) -> None:
+    token = "Bearer " + make_jwt(stack.secret, "3")
+    n = 120
+
+    def send(_):
+        # amount 0 is refused by the worker (400): nothing moves whichever way this goes.
+        return client.post("/api/wallet/3/charge", {"amount": 0}, token=token, key=new_key())
+
+    results = run_parallel(send, range(n), threads=24)
+    statuses = {r.status for r in results}
+    assert statuses <= {400, 429}, statuses
+    throttled = [r for r in results if r.status == 429]
+    assert throttled, "120 writes at once with one token were not throttled"
+    for r in throttled[:5]:
+        assert_problem(r, 429)
+        assert int(r.headers.get("retry-after", "0")) >= 1, r.headers
+    # Another user's requests are not affected.
+    assert client.charge(4, 10).status == 200
