@@ -97,6 +97,7 @@ HttpResponse App::Handle(const HttpRequest& request) {
   RequestContext context{request.request_id};
   size_t route = router_.unmatched_index();
   HttpResponse response;
+  services_.balance_cache.FlushPendingInvalidations();
   try {
     response = Dispatch(request, route, context);
   } catch (const ApiError& e) {

@@ -180,7 +180,13 @@ class FakeCatalogStore final : public CatalogStore {
     map.seats = {{1, 100, "AVAILABLE"}};
     return map;
   }
+  std::optional<int64_t> FindScheduleConcert(int64_t schedule_id) override {
+    ++owner_reads;
+    if (schedule_id != 5) return std::nullopt;
+    return 1;
+  }
   std::string title = "first";
+  int owner_reads = 0;
   int concert_reads = 0;
   int seat_reads = 0;
 };
@@ -212,9 +218,18 @@ TEST(CatalogServiceTest, SeatsMustBelongToTheConcert) {
   ASSERT_TRUE(catalog.SeatsJson(1, 5).has_value());
   EXPECT_FALSE(catalog.SeatsJson(2, 5).has_value());
   EXPECT_FALSE(catalog.SeatsJson(1, 6).has_value());
+  EXPECT_EQ(store.seat_reads, 2);
+}
+
+TEST(CatalogServiceTest, ScheduleOwnerIsLookedUpWithoutTheSeatMap) {
+  FakeCatalogStore store;
+  CatalogService catalog(store, std::chrono::hours(1));
+  EXPECT_EQ(catalog.ConcertOfSchedule(5), std::optional<int64_t>(1));
   EXPECT_EQ(catalog.ConcertOfSchedule(5), std::optional<int64_t>(1));
   EXPECT_FALSE(catalog.ConcertOfSchedule(6).has_value());
-  EXPECT_EQ(store.seat_reads, 2);
+  EXPECT_FALSE(catalog.ConcertOfSchedule(6).has_value());
+  EXPECT_EQ(store.owner_reads, 2);  // one per schedule: known owners and misses are cached
+  EXPECT_EQ(store.seat_reads, 0);
 }
 
 TEST(CatalogServiceTest, CacheSizeIsBounded) {

@@ -3,9 +3,12 @@
 
 #include <fcgiapp.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <stdexcept>
 
 #include "core/log.hpp"
 #include "workers/app.hpp"
@@ -21,15 +24,41 @@ constexpr int kDrainQuietMs = 100;
 constexpr int kIdempotencyRetentionHours = 48;
 constexpr int kSweepBatch = 1000;
 
-// Waits until `fd` is readable or a stop signal arrives; stop signals are deliverable only here.
-int WaitReadable(int fd, int timeout_ms) {
-  pollfd pfd{fd, POLLIN, 0};
+// Sleeps up to `timeout_ms`, waking early for a stop signal (deliverable only here).
+void SleepUnlessStopped(int timeout_ms) {
   sigset_t during_wait;
   sigemptyset(&during_wait);
   timespec timeout{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1000000L};
-  return ppoll(fd >= 0 ? &pfd : nullptr, fd >= 0 ? 1 : 0, timeout_ms < 0 ? nullptr : &timeout,
-               &during_wait);
+  ppoll(nullptr, 0, &timeout, &during_wait);
 }
+
+// Waits for a connection on the shared listening socket. EPOLLEXCLUSIVE wakes one idle child
+// per connection instead of every child (no thundering herd); stop signals are deliverable
+// only inside the wait, as with WaitReadable.
+class ListenWaiter {
+ public:
+  explicit ListenWaiter(int listen_fd) : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
+    epoll_event event{};
+    event.events = EPOLLIN | EPOLLEXCLUSIVE;
+    event.data.fd = listen_fd;
+    if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd, &event) != 0) {
+      throw std::runtime_error("epoll setup for the listening socket failed");
+    }
+  }
+  ~ListenWaiter() { close(epoll_fd_); }
+  ListenWaiter(const ListenWaiter&) = delete;
+  ListenWaiter& operator=(const ListenWaiter&) = delete;
+
+  int Wait(int timeout_ms) {
+    epoll_event event{};
+    sigset_t during_wait;
+    sigemptyset(&during_wait);
+    return epoll_pwait(epoll_fd_, &event, 1, timeout_ms, &during_wait);
+  }
+
+ private:
+  int epoll_fd_;
+};
 
 bool ServeOne(FCGX_Request& fcgi, App& app, size_t max_body) {
   if (FCGX_Accept_r(&fcgi) < 0) return false;  // another child won the connection
@@ -51,11 +80,12 @@ int ServeRequests(int listen_fd, const Config& config, Metrics& metrics) {
     return 1;
   }
   const auto max_body = static_cast<size_t>(config.max_body_bytes);
+  ListenWaiter waiter(listen_fd);
   Log(LogLevel::kInfo, "worker ready");
   while (!g_stop_requested) {
-    const int ready = WaitReadable(listen_fd, -1);
+    const int ready = waiter.Wait(-1);
     if (ready < 0 && errno != EINTR) {
-      Log(LogLevel::kError, "ppoll failed").Errno(errno);
+      Log(LogLevel::kError, "epoll_pwait failed").Errno(errno);
       return 1;
     }
     if (ready > 0) ServeOne(fcgi, app, max_body);
@@ -64,7 +94,7 @@ int ServeRequests(int listen_fd, const Config& config, Metrics& metrics) {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_grace_seconds);
   int drained = 0;
-  while (std::chrono::steady_clock::now() < deadline && WaitReadable(listen_fd, kDrainQuietMs) > 0) {
+  while (std::chrono::steady_clock::now() < deadline && waiter.Wait(kDrainQuietMs) > 0) {
     if (ServeOne(fcgi, app, max_body)) ++drained;
   }
   Log(LogLevel::kInfo, "worker stopped").Int("drained", drained);
@@ -97,7 +127,7 @@ int KeepHouse(const Config& config, Metrics& metrics) {
     } catch (const DbError& e) {
       Log(LogLevel::kWarn, "housekeeping failed; retrying next round").Int("code", e.code()).Str("detail", e.what());
     }
-    WaitReadable(-1, config.sweep_interval_ms);
+    SleepUnlessStopped(config.sweep_interval_ms);
   }
   return 0;
 }

@@ -220,6 +220,16 @@ std::optional<SeatMap> MySqlCatalogStore::FindSeats(int64_t schedule_id) {
   });
 }
 
+std::optional<int64_t> MySqlCatalogStore::FindScheduleConcert(int64_t schedule_id) {
+  return session_.Run([&](MySqlSession& s) -> std::optional<int64_t> {
+    auto& query = s.Prepare(sql_text::kScheduleConcert);
+    query.setInt64(1, schedule_id);
+    auto row = s.Query(query);
+    if (!row->next()) return std::nullopt;
+    return row->getInt64(1);
+  });
+}
+
 OutboxStats MySqlOpsStore::ReadOutboxStats() {
   return session_.Run([&](MySqlSession& s) {
     auto& query = s.Prepare(sql_text::kOutboxStats);

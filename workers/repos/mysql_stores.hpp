@@ -29,6 +29,7 @@ class MySqlCatalogStore final : public CatalogStore {
   explicit MySqlCatalogStore(MySqlSession& session) : session_(session) {}
   std::optional<Concert> FindConcert(int64_t concert_id) override;
   std::optional<SeatMap> FindSeats(int64_t schedule_id) override;
+  std::optional<int64_t> FindScheduleConcert(int64_t schedule_id) override;
 
  private:
   MySqlSession& session_;

@@ -14,12 +14,12 @@ class RedisBalanceCache final : public BalanceCache {
   std::optional<WalletBalance> Get(int64_t user_id) override;
   void Put(int64_t user_id, const WalletBalance& balance) override;
   bool Ping() override { return redis_.Ping(); }
-
- private:
-  // Keys whose update failed while Redis was unreachable: deleted before the next read is
-  // served, so a cache that survived the outage cannot serve the pre-payment balance.
+  // Keys whose post-commit update failed while Redis was unreachable are deleted before this
+  // process serves anything else (App::Handle calls this first), so a cache that survived the
+  // outage cannot serve the pre-payment balance. Free when nothing is pending.
   bool FlushPendingInvalidations();
 
+ private:
   RedisClient& redis_;
   int ttl_;
   std::unordered_set<int64_t> pending_invalidations_;

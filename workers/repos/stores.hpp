@@ -92,6 +92,7 @@ class CatalogStore {
   virtual ~CatalogStore() = default;
   virtual std::optional<Concert> FindConcert(int64_t concert_id) = 0;
   virtual std::optional<SeatMap> FindSeats(int64_t schedule_id) = 0;
+  virtual std::optional<int64_t> FindScheduleConcert(int64_t schedule_id) = 0;
 };
 
 struct OutboxStats {

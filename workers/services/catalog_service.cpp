@@ -84,8 +84,15 @@ std::optional<std::string> CatalogService::SeatsJson(int64_t concert_id, int64_t
 }
 
 std::optional<int64_t> CatalogService::ConcertOfSchedule(int64_t schedule_id) {
-  const Entry& entry = Seats(schedule_id);
-  if (!entry.json) return std::nullopt;
+  const auto now = std::chrono::steady_clock::now();
+  if (!schedule_owners_.contains(schedule_id)) Bound(schedule_owners_);
+  Entry& entry = schedule_owners_[schedule_id];
+  // Known owners are kept; an unknown id is asked again after the window (it may be created).
+  if (entry.concert_id == 0 && entry.expires <= now) {
+    entry.concert_id = store_.FindScheduleConcert(schedule_id).value_or(0);
+    entry.expires = now + window_;
+  }
+  if (entry.concert_id == 0) return std::nullopt;
   return entry.concert_id;
 }
 

@@ -37,6 +37,8 @@ class CatalogService {
   std::chrono::milliseconds window_;
   std::unordered_map<int64_t, Entry> concerts_;
   std::unordered_map<int64_t, Entry> seat_maps_;
+  // schedule -> concert never changes once a schedule exists; 0 caches "no such schedule".
+  std::unordered_map<int64_t, Entry> schedule_owners_;
 };
 
 std::string RenderConcert(const Concert& concert);
