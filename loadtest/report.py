@@ -125,9 +125,8 @@ def chart(p, img):
     a2.set_ylabel('per second'); a2.legend(loc='upper left', fontsize=8)
     res = p['res']
     if res:
-        r0 = res[0]['t']
-        for c in sorted(p['cpu']):
-            a3.plot([r['t'] - r0 - (t0 - ser[0]['t']) for r in res], p['cpu'][c], label=c)
+        for c in sorted(p['cpu']):  # the same clock as the latency series (epoch seconds)
+            a3.plot([r['t'] - t0 for r in res], p['cpu'][c], label=c)
         a3.set_ylabel('CPU % of one core'); a3.legend(loc='upper left', fontsize=7, ncol=4)
     a3.set_xlabel('seconds')
     fig.suptitle(f"{p['name']}: {p['spec']['cpus']} CPU / {p['spec']['memory_mb']} MB application tier")
@@ -139,7 +138,7 @@ def chart(p, img):
 
 
 def windows(p, width=10):
-    """10-second windows of a run: offered and completed flows/s, P95, error rate."""
+    """Windows (10 s unless told) of a run: offered and completed flows/s, P95, error rate."""
     out, ser = [], p['series']
     for i in range(0, len(ser) - width + 1, width):
         w = ser[i:i + width]
@@ -148,7 +147,7 @@ def windows(p, width=10):
             for k, n in q['h']:
                 b[k] = b.get(k, 0) + n
         reqs = sum(q['reqs'] for q in w)
-        out.append({'from': i, 'offered': sum(sum(q['target'].values()) for q in w) / width,
+        out.append({'from': i, 'width': width, 'offered': sum(sum(q['target'].values()) for q in w) / width,
                     'flows': sum(q['counters'].get('flows_completed', 0) for q in w) / width,
                     'tps': reqs / width, 'p95': pct(list(b.items()), 95), 'p99': pct(list(b.items()), 99),
                     'err': sum(q['failed'] for q in w) / max(1, reqs), 'dropped': sum(q['dropped'] for q in w)})
@@ -156,7 +155,8 @@ def windows(p, width=10):
 
 
 def knee(p):
-    ws = windows(p)
+    # Windows as long as a stress step (30 s x the quick factor), at most 10 s.
+    ws = windows(p, max(2, min(10, int(30 * float(p['spec'].get('quick', 1))))))
     good = [w for w in ws if w['p95'] < SLA['p95'] and w['p99'] < SLA['p99'] and w['err'] < SLA['err']
             and w['dropped'] == 0 and w['flows'] >= 0.9 * w['offered'] and w['offered'] > 0]
     bad = [w for w in ws if w not in good and w['offered'] > 0 and ws.index(w) > 0]
@@ -242,7 +242,7 @@ def main():
         ws, best, first_bad = knee(stress)
         L += ['| window (s) | offered flows/s | completed flows/s | TPS | P95 ms | P99 ms | errors | dropped |', '|---|---|---|---|---|---|---|---|']
         for w in ws:
-            L.append(f"| {w['from']}-{w['from'] + 10} | {fmt(w['offered'])} | {fmt(w['flows'])} | {fmt(w['tps'], 0)} | {fmt(w['p95'])} | {fmt(w['p99'])} | {fmt(100 * w['err'], 2)}% | {w['dropped']} |")
+            L.append(f"| {w['from']}-{w['from'] + w['width']} | {fmt(w['offered'])} | {fmt(w['flows'])} | {fmt(w['tps'], 0)} | {fmt(w['p95'])} | {fmt(w['p99'])} | {fmt(100 * w['err'], 2)}% | {w['dropped']} |")
         if best:
             L += ['', f"**Maximum sustainable flow rate: {fmt(best['flows'])} flows/s ({fmt(best['tps'], 0)} requests/s)** - the highest 10 s "
                   'window with P95 < 500 ms, P99 < 1 s, errors < 1 %, no dropped iterations and at least 90 % of the offered flows completed.']

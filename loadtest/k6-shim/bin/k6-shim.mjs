@@ -275,8 +275,9 @@ function Tick(progressEvery) {
   }
 }
 
+let runStartMs = 0; // k6 counts delayAbortEval from the start of the scenarios, not of VU init
 function CheckAbortThresholds() {
-  const elapsed = Date.now() - testStart;
+  const elapsed = Date.now() - runStartMs;
   for (const th of thresholds) {
     if (!th.abortOnFail || elapsed < th.delayAbortEvalMs) continue;
     const r = EvalThreshold(reg, th, elapsed / 1000);
@@ -316,6 +317,7 @@ async function Main() {
   const progressEvery = Number(env.K6_SHIM_PROGRESS_SECONDS || 5);
   const ticker = setInterval(() => { Tick(progressEvery); CheckAbortThresholds(); }, 1000);
   const runStart = Date.now();
+  runStartMs = runStart;
   await Promise.all(scenarios.map(async (sc) => {
     await sleep(sc.startMs);
     if (aborted) return;
