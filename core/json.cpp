@@ -35,6 +35,29 @@ int JsonNestingDepth(std::string_view text) {
   return deepest;
 }
 
+namespace {
+
+// RapidJSON keeps every duplicate and FindMember returns the first, so {"amount":1,"amount":2}
+// would silently mean 1; such a body is refused instead. Objects here have a handful of keys.
+void RejectDuplicateKeys(const rapidjson::Value& value) {
+  if (value.IsArray()) {
+    for (const auto& item : value.GetArray()) RejectDuplicateKeys(item);
+    return;
+  }
+  if (!value.IsObject()) return;
+  for (auto a = value.MemberBegin(); a != value.MemberEnd(); ++a) {
+    for (auto b = a + 1; b != value.MemberEnd(); ++b) {
+      if (a->name == b->name) {
+        throw ApiError(ErrorCode::kBadRequest,
+                       std::string("duplicate key '") + a->name.GetString() + "'");
+      }
+    }
+    RejectDuplicateKeys(a->value);
+  }
+}
+
+}  // namespace
+
 rapidjson::Document ParseJsonObject(std::string_view body) {
   if (JsonNestingDepth(body) > kMaxJsonDepth) {
     throw ApiError(ErrorCode::kBadRequest,
@@ -50,6 +73,7 @@ rapidjson::Document ParseJsonObject(std::string_view body) {
                        rapidjson::GetParseError_En(doc.GetParseError()));
   }
   if (!doc.IsObject()) throw ApiError(ErrorCode::kBadRequest, "the body must be a JSON object");
+  RejectDuplicateKeys(doc);
   return doc;
 }
 

@@ -1,7 +1,8 @@
 // Shared-memory metrics and their Prometheus text rendering.
 #include "core/metrics.hpp"
 
-#include <sys/mman.h>
+#include "core/shared_memory.hpp"
+
 
 #include <cstdio>
 #include <new>
@@ -48,12 +49,7 @@ std::string BoundLabel(double bound) {
 
 }  // namespace
 
-Metrics Metrics::CreateShared() {
-  void* mem = mmap(nullptr, sizeof(MetricsBlock), PROT_READ | PROT_WRITE,
-                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) throw std::runtime_error("mmap of the metrics block failed");
-  return Metrics(new (mem) MetricsBlock{});
-}
+Metrics Metrics::CreateShared() { return Metrics(ticketing::CreateShared<MetricsBlock>()); }
 
 Metrics Metrics::CreateLocal() {
   // Leaked on purpose: lives as long as the process, like the shared block.

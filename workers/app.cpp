@@ -31,7 +31,7 @@ HttpResponse Unavailable(const char* what) {
 
 }  // namespace
 
-Services::Services(const Config& cfg, Metrics& m)
+Services::Services(const Config& cfg, Metrics& m, PendingInvalidations* shared_invalidations)
     : config(cfg),
       metrics(m),
       db(cfg, &m),
@@ -39,7 +39,7 @@ Services::Services(const Config& cfg, Metrics& m)
       payment_store(db),
       catalog_store(db),
       ops_store(db),
-      balance_cache(redis, cfg.balance_cache_ttl_seconds),
+      balance_cache(redis, cfg.balance_cache_ttl_seconds, shared_invalidations),
       queue_store(redis),
       auth(cfg.jwt_secret),
       catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms)),
@@ -49,7 +49,8 @@ Services::Services(const Config& cfg, Metrics& m)
   reservations.set_payment_listener(&queue);
 }
 
-App::App(const Config& config, Metrics& metrics) : services_(config, metrics) {
+App::App(const Config& config, Metrics& metrics, PendingInvalidations* shared_invalidations)
+    : services_(config, metrics, shared_invalidations) {
   RegisterOpsRoutes(router_, services_, router_);
   RegisterCatalogRoutes(router_, services_);
   RegisterWalletRoutes(router_, services_);

@@ -28,7 +28,7 @@ struct RequestContext {
 
 // Everything a handler may use. Built after fork: connections open lazily on first use.
 struct Services {
-  Services(const Config& config, Metrics& metrics);
+  Services(const Config& config, Metrics& metrics, PendingInvalidations* shared_invalidations);
 
   const Config& config;
   Metrics& metrics;
@@ -48,7 +48,9 @@ struct Services {
 
 class App {
  public:
-  App(const Config& config, Metrics& metrics);
+  // `shared_invalidations`: the pool's set in shared memory (null: a private one).
+  App(const Config& config, Metrics& metrics,
+      PendingInvalidations* shared_invalidations = nullptr);
 
   HttpResponse Handle(const HttpRequest& request);
   // Opens the MySQL and Redis connections now (a child calls this right after fork).

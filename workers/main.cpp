@@ -4,6 +4,7 @@
 #include "core/config.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/shared_memory.hpp"
 #include "workers/process/child.hpp"
 #include "workers/process/listen_socket.hpp"
 #include "workers/process/master.hpp"
@@ -31,10 +32,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   Metrics metrics = Metrics::CreateShared();
+  PendingInvalidations& invalidations = *CreateShared<PendingInvalidations>();
   Log(LogLevel::kInfo, "master starting").Str("listen", config.listen).Int("workers", config.workers);
   Master master(config, metrics, socket.unix_path, [&](ChildRole role) {
-    return role == ChildRole::kServer ? ServeRequests(socket.fd, config, metrics)
-                                      : KeepHouse(config, metrics);
+    return role == ChildRole::kServer ? ServeRequests(socket.fd, config, metrics, invalidations)
+                                      : KeepHouse(config, metrics, invalidations);
   });
   return master.Run();
 }

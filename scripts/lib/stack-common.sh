@@ -41,6 +41,10 @@ db_settings_defaults
 : "${TICKETING_QUEUE_MAX_ACTIVE:=1000}"
 : "${TICKETING_QUEUE_ACTIVE_TTL_SECONDS:=600}"
 : "${TICKETING_SHUTDOWN_GRACE_SECONDS:=30}"
+# The relay's and consumer's /metrics ports follow the HTTP port, so stacks side by side
+# (development and tests) do not fight over one port.
+: "${TICKETING_RELAY_METRICS_PORT:=$((TICKETING_HTTP_PORT + 1))}"
+: "${TICKETING_CONSUMER_METRICS_PORT:=$((TICKETING_HTTP_PORT + 2))}"
 : "${TICKETING_WORKER_BIN:=$REPO_ROOT/build/workers/ticketing-worker}"
 : "${TICKETING_RELAY_BIN:=$REPO_ROOT/build/outbox/ticketing-relay}"
 : "${TICKETING_CONSUMER_BIN:=$REPO_ROOT/build/outbox/ticketing-consumer}"

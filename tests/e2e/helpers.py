@@ -320,25 +320,17 @@ def assert_problem(r: Response, status: int) -> dict:
     return doc
 
 
-# ---- queue (waiting room), when the stack has one ---------------------------------------
+# ---- queue (waiting room) ------------------------------------------------------------------
 
 
-def queue_deployed(client: Client) -> bool:
-    """Whether the waiting room exists (POST /api/queue/token is routed)."""
-    r = client.post("/api/queue/token", {"concertId": 1}, token="Bearer x")
-    return r.status != 404
-
-
-def queue_token(client: Client, user: int, concert: int, timeout: float = 30.0) -> str | None:
-    """An ACTIVE queue token for (user, concert), or None while the queue is not deployed.
+def queue_token(client: Client, user: int, concert: int, timeout: float = 30.0) -> str:
+    """An ACTIVE queue token for (user, concert).
     Joins and polls the status until ACTIVE, returning the token of the latest answer. A payment
     by the same user ends the session (EXPIRED) meanwhile: then it joins again."""
     latest: dict[str, str | None] = {"token": None}
 
     def join() -> bool:
         r = client.post("/api/queue/token", {"concertId": concert}, user=user)
-        if r.status == 404 and b"no such resource" in r.body:
-            return True                     # no waiting room deployed
         assert r.status in (200, 201), r
         doc = r.json()
         assert doc["status"] in ("WAITING", "ACTIVE"), doc
@@ -362,7 +354,7 @@ def queue_token(client: Client, user: int, concert: int, timeout: float = 30.0) 
 
 def hold_seat(client: Client, user: int, schedule: int, seat: int, concert: int = 1,
               attempts: int = 5) -> Response:
-    """temporary-assign with an ACTIVE queue token (when there is a queue). A payment of the same
+    """temporary-assign with an ACTIVE queue token. A payment of the same
     user ends the waiting-room session (403) while this runs: join again and retry."""
     r = client.hold(user, schedule, seat, queue_token(client, user, concert))
     for _ in range(attempts - 1):

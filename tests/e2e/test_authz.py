@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from helpers import Client, hold_seat, Db, assert_problem, new_key, queue_deployed, queue_token
+from helpers import Client, hold_seat, Db, assert_problem, new_key, queue_token
 
 pytestmark = pytest.mark.usefixtures("fresh_data")
 
@@ -88,9 +88,6 @@ def test_hold_without_token_is_401(client: Client, db: Db) -> None:
 
 
 def test_hold_without_a_queue_token_is_403(client: Client, db: Db) -> None:
-    if not queue_deployed(client):
-        pytest.xfail("NOT IMPLEMENTED: no waiting room (POST /api/queue/token is 404); the contract "
-                     "requires an ACTIVE X-Queue-Token for temporary-assign, else 403")
     before = db.snapshot()
     r = client.post("/api/reservations/temporary-assign", {"scheduleId": SCHEDULE, "seatId": 1099},
                     user=603)
@@ -99,8 +96,6 @@ def test_hold_without_a_queue_token_is_403(client: Client, db: Db) -> None:
 
 
 def test_hold_with_another_users_queue_token_is_403(client: Client, db: Db) -> None:
-    if not queue_deployed(client):
-        pytest.xfail("NOT IMPLEMENTED: no waiting room (POST /api/queue/token is 404)")
     tok = queue_token(client, 604, CONCERT)
     before = db.snapshot()
     r = client.post("/api/reservations/temporary-assign", {"scheduleId": SCHEDULE, "seatId": 1098},
@@ -110,15 +105,11 @@ def test_hold_with_another_users_queue_token_is_403(client: Client, db: Db) -> N
 
 
 def test_queue_status_with_another_users_token_is_403(client: Client) -> None:
-    if not queue_deployed(client):
-        pytest.xfail("NOT IMPLEMENTED: no waiting room (POST /api/queue/token is 404)")
     tok = queue_token(client, 606, CONCERT)
     assert_problem(client.get("/api/queue/status", user=607, headers={"X-Queue-Token": tok}), 403)
 
 
 def test_joining_the_queue_twice_returns_the_same_entry(client: Client) -> None:
-    if not queue_deployed(client):
-        pytest.xfail("NOT IMPLEMENTED: no waiting room (POST /api/queue/token is 404)")
     first = client.post("/api/queue/token", {"concertId": 2}, user=608)
     again = client.post("/api/queue/token", {"concertId": 2}, user=608)
     assert (first.status, again.status) == (201, 200), (first, again)

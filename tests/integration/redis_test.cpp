@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "tests/integration/integration_env.hpp"
+#include "core/shared_memory.hpp"
 #include "workers/repos/redis_balance_cache.hpp"
 
 namespace ticketing::testing {
@@ -196,19 +197,17 @@ TEST_F(BalanceCacheTest, UpdateLostDuringAnOutageInvalidatesTheEntry) {
   EXPECT_EQ(raw->integer, 0);
 }
 
-// BUG (workers/repos/redis_balance_cache.cpp, Put/FlushPendingInvalidations): a lost update
-// is remembered only in the process whose Put failed. Every other worker process keeps
-// serving the pre-payment balance from Redis until that one process happens to serve a
-// balance read (or for the whole TTL if it dies first). Expected: no reader is served a
-// balance older than a committed payment once Redis is reachable again.
-TEST_F(BalanceCacheTest, DISABLED_LostUpdateIsInvisibleToOtherProcesses) {
+// Two processes of one pool share the pending set (shared memory in the worker): a lost
+// update in one is invalidated by the other before it serves a cached balance.
+TEST_F(BalanceCacheTest, LostUpdateIsInvisibleToOtherProcesses) {
+  PendingInvalidations& shared = *CreateShared<PendingInvalidations>();
   auto writer_redis = Client(/*retry_after_ms=*/100);
-  RedisBalanceCache writer(*writer_redis, 60);
+  RedisBalanceCache writer(*writer_redis, 60, &shared);
   writer.Put(11, WalletBalance{50000, 1});
   Kill(*writer_redis);
   writer.Put(11, WalletBalance{40000, 2});  // lost; this process remembers to invalidate
   auto other_redis = Client();
-  RedisBalanceCache other_process(*other_redis, 60);
+  RedisBalanceCache other_process(*other_redis, 60, &shared);
   const auto seen = other_process.Get(11);
   EXPECT_FALSE(seen.has_value() && seen->balance == 50000)
       << "another worker serves the pre-payment balance " << seen->balance;

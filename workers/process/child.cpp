@@ -71,8 +71,9 @@ bool ServeOne(FCGX_Request& fcgi, App& app, size_t max_body) {
 
 }  // namespace
 
-int ServeRequests(int listen_fd, const Config& config, Metrics& metrics) {
-  App app(config, metrics);
+int ServeRequests(int listen_fd, const Config& config, Metrics& metrics,
+                  PendingInvalidations& invalidations) {
+  App app(config, metrics, &invalidations);
   app.Warm();
   FCGX_Request fcgi;
   if (FCGX_InitRequest(&fcgi, listen_fd, 0) != 0) {
@@ -101,8 +102,8 @@ int ServeRequests(int listen_fd, const Config& config, Metrics& metrics) {
   return 0;
 }
 
-int KeepHouse(const Config& config, Metrics& metrics) {
-  App app(config, metrics);
+int KeepHouse(const Config& config, Metrics& metrics, PendingInvalidations& invalidations) {
+  App app(config, metrics, &invalidations);
   PaymentStore& store = app.services().payment_store;
   auto next_prune = std::chrono::steady_clock::now();
   Log(LogLevel::kInfo, "housekeeper ready").Int("sweep_interval_ms", config.sweep_interval_ms);
@@ -124,6 +125,7 @@ int KeepHouse(const Config& config, Metrics& metrics) {
         if (pruned > 0) Log(LogLevel::kInfo, "idempotency keys pruned").Int("rows", pruned);
         next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
       }
+      app.services().balance_cache.FlushPendingInvalidations();
     } catch (const DbError& e) {
       Log(LogLevel::kWarn, "housekeeping failed; retrying next round").Int("code", e.code()).Str("detail", e.what());
     }

@@ -17,7 +17,16 @@ redis.call('SET', KEYS[1], ARGV[1] .. ':' .. ARGV[2], 'EX', ARGV[3])
 return 1
 )lua";
 
-constexpr size_t kMaxPendingInvalidations = 100000;
+// After the pending set overflowed: every cached balance goes (rare; blocks Redis briefly).
+constexpr char kDeleteAllBalances[] = R"lua(
+local cursor, deleted = '0', 0
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', 'bal:*', 'COUNT', 1000)
+  cursor = page[1]
+  for _, key in ipairs(page[2]) do deleted = deleted + redis.call('DEL', key) end
+until cursor == '0'
+return deleted
+)lua";
 
 }  // namespace
 
@@ -37,17 +46,22 @@ std::optional<WalletBalance> ParseCachedBalance(std::string_view value) {
   return parsed;
 }
 
+RedisBalanceCache::RedisBalanceCache(RedisClient& redis, int ttl_seconds,
+                                     PendingInvalidations* shared)
+    : redis_(redis),
+      ttl_(ttl_seconds),
+      own_pending_(shared ? nullptr : std::make_unique<PendingInvalidations>()),
+      pending_(shared ? *shared : *own_pending_) {}
+
 bool RedisBalanceCache::FlushPendingInvalidations() {
-  while (!pending_invalidations_.empty()) {
-    const int64_t user_id = *pending_invalidations_.begin();
-    if (!redis_.Command({"DEL", BalanceKey(user_id)})) return false;
-    pending_invalidations_.erase(pending_invalidations_.begin());
-  }
-  return true;
+  if (pending_.Empty()) return true;
+  return pending_.Drain(
+      [this](int64_t user_id) { return redis_.Command({"DEL", BalanceKey(user_id)}) != nullptr; },
+      [this] { return redis_.Eval(kDeleteAllBalances, {}, {}) != nullptr; });
 }
 
 std::optional<WalletBalance> RedisBalanceCache::Get(int64_t user_id) {
-  if (!pending_invalidations_.empty() && !FlushPendingInvalidations()) return std::nullopt;
+  if (!FlushPendingInvalidations()) return std::nullopt;
   const RedisReply reply = redis_.Command({"GET", BalanceKey(user_id)});
   if (!reply || reply->type != REDIS_REPLY_STRING) return std::nullopt;
   return ParseCachedBalance(std::string_view(reply->str, reply->len));
@@ -58,10 +72,8 @@ void RedisBalanceCache::Put(int64_t user_id, const WalletBalance& balance) {
   const std::string version = std::to_string(balance.version);
   const std::string value = std::to_string(balance.balance);
   const std::string ttl = std::to_string(ttl_);
-  if (redis_.Command({"EVAL", kPutIfNewer, "1", key, version, value, ttl})) return;
-  if (pending_invalidations_.size() < kMaxPendingInvalidations) {
-    pending_invalidations_.insert(user_id);
-  }
+  if (redis_.Eval(kPutIfNewer, {key}, {version, value, ttl})) return;
+  pending_.Add(user_id);
 }
 
 }  // namespace ticketing

@@ -1,16 +1,19 @@
 // BalanceCache on Redis, with a versioned compare-and-set so stale readers cannot win.
 #pragma once
 
-#include <unordered_set>
+#include <memory>
 
 #include "core/redis_client.hpp"
+#include "workers/repos/pending_invalidations.hpp"
 #include "workers/repos/stores.hpp"
 
 namespace ticketing {
 
 class RedisBalanceCache final : public BalanceCache {
  public:
-  RedisBalanceCache(RedisClient& redis, int ttl_seconds) : redis_(redis), ttl_(ttl_seconds) {}
+  // `shared`: the pool's set in shared memory; null gives this cache a private one (tests,
+  // single-process tools).
+  RedisBalanceCache(RedisClient& redis, int ttl_seconds, PendingInvalidations* shared = nullptr);
   std::optional<WalletBalance> Get(int64_t user_id) override;
   void Put(int64_t user_id, const WalletBalance& balance) override;
   bool Ping() override { return redis_.Ping(); }
@@ -22,7 +25,8 @@ class RedisBalanceCache final : public BalanceCache {
  private:
   RedisClient& redis_;
   int ttl_;
-  std::unordered_set<int64_t> pending_invalidations_;
+  std::unique_ptr<PendingInvalidations> own_pending_;
+  PendingInvalidations& pending_;
 };
 
 std::string BalanceKey(int64_t user_id);
