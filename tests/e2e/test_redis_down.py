@@ -4,7 +4,7 @@ balances are read from MariaDB, joining the waiting room and a WAITING user's st
 fast 503 with Retry-After, /ready is 503, and nothing else answers 5xx. Then `scripts/stack up`
 starts Redis again and everything recovers within a bounded poll; the bank invariant holds.
 
-Concert 2 (schedule 3) with a per-concert override; users 701..720."""
+Concert 2 (schedule 3) with a per-concert override; users 701..704 and 801..1000 (bursts)."""
 from __future__ import annotations
 
 import os
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Client, Db, Response, Stack, assert_problem, wait_until
+from helpers import Client, Db, Response, Stack, assert_problem, run_parallel, wait_until
 
 pytestmark = [pytest.mark.usefixtures("fresh_data"), pytest.mark.slow]
 
@@ -157,16 +157,21 @@ def test_redis_down_admitted_users_pay_and_everything_recovers(client: Client, s
 
     # Recovery: ready, and the waiting room takes joins again (an empty queue after the restart).
     wait_until(lambda: client.get("/ready", fresh=True).status == 200, 60, 0.2, "/ready to answer 200")
-    redis_cli(stack, "HSET", f"q:{{{CONCERT}}}:config", "admit_per_sec", "1000", "max_active", "10")
+    redis_cli(stack, "HSET", f"q:{{{CONCERT}}}:config", "admit_per_sec", "1000", "max_active", "1000")
+    ready_after = time.monotonic() - restart
 
-    def joins() -> bool:
-        r = join(newcomer)
-        assert r.status in (200, 201, 503), r
-        return r.status in (200, 201)
+    def burst() -> list[int]:
+        """Concurrent joins of users 801..1000, reaching every worker child of every pool."""
+        return run_parallel(lambda u: join(u).status, range(801, 1001), threads=64)
 
-    wait_until(joins, 30, 0.2, "POST /api/queue/token to answer 201/200")
+    first = burst()
+    OUTCOME["burst_after_ready"] = {s: first.count(s) for s in set(first)}
+    assert set(first) <= {200, 201, 503}, OUTCOME["burst_after_ready"]
+    # Every child recovers by itself within TICKETING_REDIS_RETRY_AFTER_MS of its first failure.
+    wait_until(lambda: set(burst()) <= {200, 201}, 30, 0.5, "a burst of joins without 503")
     recovered = time.monotonic() - restart
-    print(f"[redis-down] recovered {recovered:.1f}s after the restart began")
+    print(f"[redis-down] /ready 200 {ready_after:.1f}s and every child joining {recovered:.1f}s after "
+          f"the restart began; first burst after /ready: {OUTCOME['burst_after_ready']}")
     # No balance cached before the outage comes back: the buyer's reads the payment.
     assert client.balance_of(buyer) == 500_000 - price
     assert client.balance_of(reader) == 130_000
@@ -192,3 +197,13 @@ def test_admitted_user_keeps_the_signed_session_after_the_redis_restart() -> Non
     st = OUTCOME["status_after_restart"]
     assert st.status == 200 and st.json()["status"] == "ACTIVE", st
     assert OUTCOME["hold_after_restart"].status == 201, OUTCOME["hold_after_restart"]
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: after a Redis restart every worker child keeps its dead "
+                   "hiredis connection; its first command fails ('Server closed the connection'), "
+                   "RedisClient::Drop blocks reconnects for TICKETING_REDIS_RETRY_AFTER_MS, so joins "
+                   "answer 503 while Redis and /ready are up (no retry on a fresh connection)")
+def test_no_503_from_stale_redis_connections_once_redis_is_back() -> None:
+    if "burst_after_ready" not in OUTCOME:
+        pytest.skip("the outage test did not get that far")
+    assert OUTCOME["burst_after_ready"].get(503, 0) == 0, OUTCOME["burst_after_ready"]
