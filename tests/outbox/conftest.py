@@ -64,6 +64,39 @@ class Proc:
         return self.p.returncode
 
 
+def _stop_stack_process(name):
+    """Stops the stack's own relay or consumer (SIGTERM, wait) so that it cannot claim the rows
+    the tests' relays must publish; returns whether one was running."""
+    stack_dir = os.environ.get("TICKETING_STACK_DIR")
+    pid_file = os.path.join(stack_dir, "run", f"{name}.pid") if stack_dir else None
+    if not pid_file or not os.path.exists(pid_file):
+        return False
+    pid = int(open(pid_file).read().strip() or 0)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    pytest.fail(f"the stack's {name} (pid {pid}) did not stop")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def stack_relay_paused():
+    """The tests run their own relays and consumers; the stack's are stopped for the session and
+    brought back by `scripts/stack up` (which starts whatever is missing) afterwards."""
+    _require_stack()
+    stopped = [name for name in ("relay", "consumer") if _stop_stack_process(name)]
+    yield
+    if stopped:
+        subprocess.run([os.path.join(REPO, "scripts/stack"), "up"], check=True, capture_output=True)
+
+
 @pytest.fixture
 def stack(tmp_path):
     """Fresh data, a fresh topic and group; starts relays/consumers on request."""

@@ -41,11 +41,11 @@ HttpResponse MetricsText(Services& s, const Router& router) {
     Log(LogLevel::kWarn, "outbox stats unavailable").Str("detail", e.what());
   }
   std::snprintf(line, sizeof line,
-                "# HELP ticketing_dependency_up Whether the worker reached the dependency\n"
+                "# HELP ticketing_dependency_up Whether the dependency answered a ping during this scrape\n"
                 "# TYPE ticketing_dependency_up gauge\n"
                 "ticketing_dependency_up{dependency=\"mysql\"} %d\n"
                 "ticketing_dependency_up{dependency=\"redis\"} %d\n",
-                s.db.connected() ? 1 : 0, s.redis.down() ? 0 : 1);
+                s.ops_store.Ping() ? 1 : 0, s.balance_cache.Ping() ? 1 : 0);
   body += line;
   HttpResponse response = HttpResponse::Json(200, std::move(body));
   response.content_type = "text/plain; version=0.0.4; charset=utf-8";
