@@ -66,6 +66,8 @@ const IntSetting kIntSettings[] = {
      "most users ACTIVE at once per concert"},
     {"TICKETING_QUEUE_ACTIVE_TTL_SECONDS", 600, 10, 86400, &Config::queue_active_ttl_seconds,
      "how long an ACTIVE queue session lasts"},
+    {"TICKETING_DEV_LOGIN", 0, 0, 1, &Config::dev_login,
+     "1 enables POST /api/dev/token (demo sign-in of the local stack); never in production"},
     {"TICKETING_QUEUE_IDLE_SECONDS", 30, 5, 3600, &Config::queue_idle_seconds,
      "a WAITING entry not polled for this long leaves the queue; an ACTIVE one after 4x"},
     {"TICKETING_RELAY_BATCH_SIZE", 2000, 1, 20000, &Config::relay_batch_size,

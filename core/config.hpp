@@ -63,6 +63,7 @@ struct Config {
   int queue_max_active = 0;
   int queue_active_ttl_seconds = 0;
   int queue_idle_seconds = 0;
+  int dev_login = 0;  // 1 only on the local stack: POST /api/dev/token signs tokens for anyone
 };
 
 // A bad setting: the message starts with the variable's name.

@@ -56,6 +56,7 @@ App::App(const Config& config, Metrics& metrics, PendingInvalidations* shared_in
   RegisterWalletRoutes(router_, services_);
   RegisterReservationRoutes(router_, services_);
   RegisterQueueRoutes(router_, services_);
+  RegisterDevLoginRoutes(router_, services_);
   route_names_ = router_.names();
 }
 

@@ -72,6 +72,7 @@ void RegisterCatalogRoutes(Router& router, Services& services);
 void RegisterWalletRoutes(Router& router, Services& services);
 void RegisterReservationRoutes(Router& router, Services& services);
 void RegisterQueueRoutes(Router& router, Services& services);
+void RegisterDevLoginRoutes(Router& router, Services& services);
 
 // Shared request checks used by the handlers.
 const std::string& RequireIdempotencyKey(const HttpRequest& request);

@@ -41,6 +41,8 @@ db_settings_defaults
 : "${TICKETING_QUEUE_MAX_ACTIVE:=1000}"
 : "${TICKETING_QUEUE_ACTIVE_TTL_SECONDS:=600}"
 : "${TICKETING_SHUTDOWN_GRACE_SECONDS:=30}"
+# The local stack's demo sign-in for the web client (POST /api/dev/token). Never set elsewhere.
+: "${TICKETING_DEV_LOGIN:=1}"
 # The relay's and consumer's /metrics ports follow the HTTP port, so stacks side by side
 # (development and tests) do not fight over one port.
 : "${TICKETING_RELAY_METRICS_PORT:=$((TICKETING_HTTP_PORT + 1))}"

@@ -267,3 +267,39 @@ TEST_F(AppTest, NotFoundBodyIsValidUtf8ForAnyPath) {
 
 }  // namespace
 }  // namespace ticketing
+
+namespace ticketing {
+namespace {
+
+TEST(DevLoginTest, OffByDefaultSoThePathDoesNotExist) {
+  InitLog(LogLevel::kError, "unit-test");
+  const Config config = DeadDependencies();
+  ASSERT_EQ(config.dev_login, 0);
+  Metrics metrics = Metrics::CreateLocal();
+  App app(config, metrics);
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/api/dev/token";
+  request.content_type = "application/json";
+  request.body = R"({"userId":7})";
+  EXPECT_EQ(app.Handle(request).status, 404);
+}
+
+TEST(DevLoginTest, WhenEnabledItValidatesAndNeedsTheDatabase) {
+  InitLog(LogLevel::kError, "unit-test");
+  Config config = DeadDependencies();
+  config.dev_login = 1;
+  Metrics metrics = Metrics::CreateLocal();
+  App app(config, metrics);
+  HttpRequest request;
+  request.method = "POST";
+  request.path = "/api/dev/token";
+  request.content_type = "application/json";
+  request.body = R"({"userId":"7"})";
+  EXPECT_EQ(app.Handle(request).status, 400);
+  request.body = R"({"userId":7})";
+  EXPECT_EQ(app.Handle(request).status, 503);  // the user must exist: MySQL is down here
+}
+
+}  // namespace
+}  // namespace ticketing
