@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Client, Response, Stack, assert_problem, run_parallel, wait_until
+from helpers import Client, Response, Stack, assert_problem, pool_metrics, run_parallel, wait_until
 
 pytestmark = [pytest.mark.usefixtures("fresh_data"), pytest.mark.slow]
 
@@ -195,6 +195,11 @@ def test_no_over_admission_under_concurrent_joins(client: Client, stack: Stack) 
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
+    def served() -> list[float]:
+        return [pool_metrics(stack, p).value("ticketing_http_requests_total", route="queue_token") or 0
+                for p in range(1, stack.pools + 1)]
+
+    served_before = served()
     latest: dict[int, dict] = {}
     try:
         start = threading.Barrier(50)
@@ -216,6 +221,10 @@ def test_no_over_admission_under_concurrent_joins(client: Client, stack: Stack) 
         sampler.wait(10)
         reader.join(10)
     n_samples = len(samples)
+    joins_per_pool = [a - b for a, b in zip(served(), served_before)]
+    assert sum(joins_per_pool) >= len(users), joins_per_pool
+    if stack.pools > 1:
+        assert all(n > 0 for n in joins_per_pool), f"not every pool served joins: {joins_per_pool}"
     assert n_samples >= 20, f"only {n_samples} ZCARD samples"
     assert max(samples) <= cap, f"ZCARD q:{{2}}:active reached {max(samples)} > {cap}"
     by_status: dict[str, list[dict]] = {}
@@ -227,7 +236,7 @@ def test_no_over_admission_under_concurrent_joins(client: Client, stack: Stack) 
     assert sorted(d["position"] for d in by_status["WAITING"]) == list(range(1, len(users) - cap + 1))
     assert active_count(stack) == cap
     print(f"\n[queue] {len(users)} concurrent joins, cap {cap}: {n_samples} ZCARD samples, max "
-          f"{max(samples)}; {cap} ACTIVE, {len(users) - cap} WAITING")
+          f"{max(samples)}; {cap} ACTIVE, {len(users) - cap} WAITING; joins per pool {joins_per_pool}")
 
 
 # ---- 3. tokens -----------------------------------------------------------------------------
