@@ -52,8 +52,9 @@ std::string BoundLabel(double bound) {
 Metrics Metrics::CreateShared() { return Metrics(ticketing::CreateShared<MetricsBlock>()); }
 
 Metrics Metrics::CreateLocal() {
-  // Leaked on purpose: lives as long as the process, like the shared block.
-  return Metrics(new MetricsBlock{});
+  auto block = std::make_shared<MetricsBlock>();
+  MetricsBlock* raw = block.get();
+  return Metrics(raw, std::move(block));
 }
 
 void Metrics::ObserveRequest(size_t route, int status, double seconds) {

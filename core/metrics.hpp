@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +44,7 @@ class Metrics {
  public:
   // Shared anonymous mapping: create in the master, before the children are forked.
   static Metrics CreateShared();
-  // Private memory, for tests and single-process tools.
+  // Private memory, for tests and single-process tools; freed with the last copy.
   static Metrics CreateLocal();
 
   void ObserveRequest(size_t route, int status, double seconds);
@@ -55,8 +56,10 @@ class Metrics {
   std::string Render(const std::vector<std::string_view>& routes) const;
 
  private:
-  explicit Metrics(MetricsBlock* block) : block_(block) {}
+  explicit Metrics(MetricsBlock* block, std::shared_ptr<MetricsBlock> owned = nullptr)
+      : block_(block), owned_(std::move(owned)) {}
   MetricsBlock* block_;
+  std::shared_ptr<MetricsBlock> owned_;  // set for CreateLocal only
 };
 
 }  // namespace ticketing
