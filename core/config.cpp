@@ -2,6 +2,7 @@
 #include "core/config.hpp"
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <variant>
@@ -197,6 +198,21 @@ std::vector<std::string> DescribeSettings() {
                     "'): " + s.help);
   }
   return lines;
+}
+
+int LoadConfigForMain(int argc, char** argv, const char* program, Config& config) {
+  if (argc > 1) {
+    std::fprintf(stderr, "usage: %s (configured by TICKETING_* variables):\n", argv[0]);
+    for (const auto& line : DescribeSettings()) std::fprintf(stderr, "  %s\n", line.c_str());
+    return 2;
+  }
+  try {
+    config = LoadConfigFromEnvironment();
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "%s: configuration error: %s\n", program, e.what());
+    return 2;
+  }
+  return 0;
 }
 
 }  // namespace ticketing

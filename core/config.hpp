@@ -82,4 +82,9 @@ Config LoadConfigFromEnvironment();
 // One line per setting (name, default, bounds) for --help output and docs.
 std::vector<std::string> DescribeSettings();
 
+// The start of every executable's main: with any argument, prints the settings table and
+// returns 2; on a bad setting, prints "<program>: configuration error: <VARIABLE>: ..." and
+// returns 2; otherwise fills `config` and returns 0.
+int LoadConfigForMain(int argc, char** argv, const char* program, Config& config);
+
 }  // namespace ticketing

@@ -11,18 +11,8 @@
 
 int main(int argc, char** argv) {
   using namespace ticketing;
-  if (argc > 1) {
-    std::fprintf(stderr, "usage: %s (configured by TICKETING_* variables):\n", argv[0]);
-    for (const auto& line : DescribeSettings()) std::fprintf(stderr, "  %s\n", line.c_str());
-    return 2;
-  }
   Config config;
-  try {
-    config = LoadConfigFromEnvironment();
-  } catch (const ConfigError& e) {
-    std::fprintf(stderr, "ticketing-relay: configuration error: %s\n", e.what());
-    return 2;
-  }
+  if (const int code = LoadConfigForMain(argc, argv, "ticketing-relay", config); code != 0) return code;
   InitLog(ParseLogLevel(config.log_level), "relay");
   InstallStopHandlers();
   try {

@@ -127,7 +127,7 @@ TEST(JwtTest, StructureViolationsAreMalformed) {
   for (const std::string& token :
        {std::string(""), std::string("."), std::string(".."), std::string("..."),
         std::string("abc"), good.substr(0, dot2), good + ".", good + "." + good.substr(dot2 + 1),
-        std::string("a.b.c"), "." + good.substr(dot1 + 1), "Bearer " + good, good + " ", good + "=",
+        std::string("a.b.c"), std::string(".").append(good.substr(dot1 + 1)), std::string("Bearer ").append(good), good + " ", good + "=",
         Base64UrlEncode("not json") + good.substr(dot1),
         Base64UrlEncode("[\"alg\",\"HS256\"]") + good.substr(dot1)}) {
     EXPECT_EQ(StatusOf(token), JwtStatus::kMalformed) << token;
