@@ -72,6 +72,40 @@ worker_pool_stop() { # pool-number
   rm -f "$(worker_socket "$1")" "$(pid_file "$name")"
 }
 
+# Every request child and the housekeeper of a pool hold one MySQL connection each; the relay,
+# the consumer, migrate/seed and an operator's client need a few more.
+DB_CONNECTIONS_RESERVED=10
+
+# The server's live max_connections when it answers, else the one the stack configures.
+db_max_connections() {
+  local value
+  value="$(echo 'SELECT @@GLOBAL.max_connections' | mariadb_root 2>/dev/null)" || value=
+  [[ "$value" =~ ^[0-9]+$ ]] || value="$(sed -n 's/^max_connections *= *//p' "$MARIADB_CNF" 2>/dev/null)"
+  [[ "$value" =~ ^[0-9]+$ ]] || value=600
+  echo "$value"
+}
+
+# Refuses a pools x children that would need more MySQL connections than the server allows:
+# the children past the limit would answer every request 503.
+# A running pool is counted by its actual children (it may have started with another
+# TICKETING_WORKERS), a new one as TICKETING_WORKERS + 1.
+workers_check_connection_budget() { # pools
+  local pools="$1" per_pool=$((TICKETING_WORKERS + 1)) max pool_conns=0 i pid need
+  max="$(db_max_connections)"
+  for ((i = 1; i <= pools; i++)); do
+    if pid="$(live_pid "worker-$i" 2>/dev/null)"; then
+      pool_conns=$((pool_conns + $(pgrep -c -P "$pid" || true)))
+    else
+      pool_conns=$((pool_conns + per_pool))
+    fi
+  done
+  need=$((pool_conns + DB_CONNECTIONS_RESERVED))
+  ((need <= max)) || die "$pools pools of $TICKETING_WORKERS children + 1 housekeeper need" \
+    "$pool_conns MySQL connections, plus $DB_CONNECTIONS_RESERVED reserved: $need, more than" \
+    "max_connections=$max of the database at $TICKETING_DB_HOST:$TICKETING_DB_PORT." \
+    "Use fewer pools (TICKETING_POOLS) or children (TICKETING_WORKERS)"
+}
+
 # Pools above TICKETING_POOLS, after nginx stopped sending them requests.
 workers_trim() {
   local i
