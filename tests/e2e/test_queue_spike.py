@@ -4,8 +4,8 @@ Concert 1 gets a per-concert override (admit_per_sec = A, max_active = M) for th
 test, because the spike needs more seats than concert 2 has; the override and every q:{1}:* key
 are deleted afterwards (and the next module's reset flushes Redis anyway). Users 1..500 arrive
 within 1 s, ten times the inlet of A = 50/s (one thread each), then poll at pollAfterSeconds;
-every admitted user charges, holds its own seat of schedule 1 and pays. Checks: no 5xx, every answer to a join is
-WAITING/ACTIVE or a 429 with Retry-After, the admitted users' requests (status, charge, hold,
+every admitted user charges, holds its own seat of schedule 1 and pays. Checks: no 5xx, every
+answer to a join is WAITING/ACTIVE or a 429 with Retry-After, the admitted users' requests (status, charge, hold,
 confirm) have p95 < 100 ms as nginx measures them ($request_time in the access log, matched by
 X-Request-Id), never more than M sessions at once, everybody buys a seat, and the bank invariant
 holds. The client-side figures are printed too (they add this test's own 500 Python threads).
