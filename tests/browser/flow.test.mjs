@@ -169,8 +169,11 @@ test('a double-clicked pay button pays once (one Idempotency-Key, balance drops 
     await page.locator('#screen-done').waitFor({ state: 'visible' });
     const rid = Number((await page.locator('#done-reservation').innerText()).replace('#', ''));
 
-    assert.ok(confirms.length >= 1);
-    assert.equal(new Set(confirms).size, 1, `one Idempotency-Key for the attempt, got ${confirms}`);
+    assert.equal(confirms.length, 1, `the second click hit a disabled button: one request, got ${confirms.length}`);
+    // Even clicks that get past the disabled state (scripted, same tick) send nothing more.
+    assert.equal(await page.evaluate(() => { const b = document.getElementById('pay'); b.disabled = false; b.click(); b.click(); return document.querySelector('#screen-done').hidden; }), false);
+    await page.waitForTimeout(300);
+    assert.equal(confirms.length, 1, 'no request after the payment went through');
     assert.equal(await balance(user, tok), start - price, 'the balance dropped exactly once');
     const r = await call(`/api/reservations/${rid}`, { token: tok });
     assert.equal(r.data.status, 'CONFIRMED');
@@ -238,7 +241,7 @@ test('429 on pay gets a human message; the retry keeps the key and pays once', T
     await page.getByRole('button', { name: /^Pay/ }).click();
     await page.locator('#checkout-msg').filter({ hasText: 'Too many requests right now. Please wait 1 second' }).waitFor();
     assert.equal(await page.locator('#pay').isDisabled(), true, 'Pay waits for Retry-After');
-    await shot(page, '06-pay-429');
+    await shot(page, '11-pay-429');
     await page.getByRole('button', { name: /^Pay/ }).click(); // waits until enabled again
     await page.locator('#screen-done').waitFor({ state: 'visible' });
     assert.equal(keys.length, 2);
@@ -247,7 +250,7 @@ test('429 on pay gets a human message; the retry keeps the key and pays once', T
   });
 });
 
-test('a seat taken by another user after the map showed it AVAILABLE: clear message, map refreshed (phone screen)', T, async () => {
+test('a seat taken by another user after the map showed it AVAILABLE: clear message, map refreshed', T, async () => {
   await withBrowser('seat-taken', async (page) => {
     const user = freshUser();
     const other = freshUser();
@@ -268,17 +271,31 @@ test('a seat taken by another user after the map showed it AVAILABLE: clear mess
     }, seat);
     assert.match(await seatButton(page, seat).getAttribute('aria-label'), /held by someone/);
     assert.equal(await page.locator('#screen-seats').isVisible(), true, 'still on the seat map');
-    // Phone-sized: nothing wider than the screen.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    assert.ok(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
-    await shot(page, '07-seat-taken-phone');
+    await shot(page, '06-seat-taken');
 
     // Another seat still works.
     const seat2 = await availableSeat(page, 0);
     await seatButton(page, seat2).click();
     await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    assert.equal(await page.locator('#co-seat').innerText(), `Seat ${seat2}`);
+  });
+});
+
+test('phone-sized screen: no horizontal scrolling on the seat map and at checkout', T, async () => {
+  await withBrowser('phone', async (page) => {
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.goto(BASE + '/');
+    assert.ok(await overflow() <= 0, 'sign-in fits');
+    await signInToSeats(page, freshUser());
+    assert.ok(await overflow() <= 0, `seat map fits (overflow ${await overflow()}px)`);
+    const box = await page.locator('#seatmap button.seat').first().boundingBox();
+    assert.ok(box.width >= 24 && box.height >= 24, `seat buttons are at least 24x24 px, got ${box.width}x${box.height}`);
+    await shot(page, '07-seat-map-phone');
+    await seatButton(page, await availableSeat(page, 1)).click();
+    await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    assert.ok(await overflow() <= 0, 'checkout fits');
     await shot(page, '08-checkout-phone', { fullPage: true });
-  }, { viewport: { width: 390, height: 844 } });
+  }, { viewport: { width: 360, height: 780 } });
 });
 
 test('a hold that runs out: the countdown reaches zero, the user is told and is back on the seat map', { ...T, skip: HOLD_TTL > 15 ? `hold TTL is ${HOLD_TTL}s (the test stack uses 3)` : false }, async () => {

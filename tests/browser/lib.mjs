@@ -65,6 +65,7 @@ export async function openBrowser({ viewport = { width: 1280, height: 900 } } = 
 
 export async function shot(page, name, opts = {}) {
   mkdirSync(ARTIFACTS, { recursive: true });
+  await page.mouse.move(0, 0).catch(() => {}); // no hover highlight in the picture
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), ...opts });
 }
 

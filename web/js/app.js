@@ -275,11 +275,11 @@ function fillSchedules() {
   const sel = $('schedule');
   const schedules = c?.schedules || [];
   sel.innerHTML = '';
-  const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const fmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
   for (const s of schedules) {
     const o = document.createElement('option');
     o.value = String(s.id);
-    o.textContent = `${fmt.format(new Date(s.startsAt))} (${s.seatsTotal} seats)`;
+    o.textContent = `${fmt.format(new Date(s.startsAt))} · ${s.seatsTotal} seats`;
     sel.append(o);
   }
   if (!schedules.some((s) => s.id === state.scheduleId)) state.scheduleId = schedules[0]?.id ?? null;
@@ -493,7 +493,7 @@ async function pay() {
       return;
     } else if (status === 429 || status === 503 || status === 0) {
       // Not an answer about the payment: the same attempt (same key) is retried, so it is paid at most once.
-      retryIn = Math.max(1, e.retryAfter ?? 2);
+      retryIn = status === 0 ? 0 : Math.max(1, e.retryAfter ?? 1);
       message('checkout-msg', status === 429
         ? `Too many requests right now. Please wait ${retryIn} second${retryIn === 1 ? '' : 's'}, then press Pay again; you will be charged only once.`
         : `${commonProblem(e)} Press Pay again; you will be charged only once.`);
