@@ -137,7 +137,8 @@ test('sign-in, waiting room (position updates at the suggested interval, newest 
     await page.getByRole('button', { name: /^Pay/ }).click();
 
     await page.locator('#screen-done').waitFor({ state: 'visible' });
-    await page.locator('#done-status').filter({ hasText: /CONFIRMED at/ }).waitFor();
+    await page.locator('#done-when-row').waitFor({ state: 'visible' }); // from GET /api/reservations/{id}
+    assert.equal(await page.locator('#done-status').innerText(), 'Confirmed');
     const rid = Number((await page.locator('#done-reservation').innerText()).replace('#', ''));
     assert.equal(priceOf(await page.locator('#done-balance').innerText()), charged - price);
     await shot(page, '05-confirmed');

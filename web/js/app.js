@@ -275,11 +275,11 @@ function fillSchedules() {
   const sel = $('schedule');
   const schedules = c?.schedules || [];
   sel.innerHTML = '';
-  const fmt = new Intl.DateTimeFormat(undefined, { weekday: 'short', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
+  const fmt = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' });
   for (const s of schedules) {
     const o = document.createElement('option');
     o.value = String(s.id);
-    o.textContent = `${fmt.format(new Date(s.startsAt))} · ${s.seatsTotal} seats`;
+    o.textContent = fmt.format(new Date(s.startsAt));
     sel.append(o);
   }
   if (!schedules.some((s) => s.id === state.scheduleId)) state.scheduleId = schedules[0]?.id ?? null;
@@ -537,7 +537,8 @@ async function paid(data) {
   $('done-concert').textContent = concertTitle();
   $('done-seat').textContent = h ? `Seat ${h.seatId} (${h.zone} zone)` : '–';
   $('done-reservation').textContent = `#${data.reservationId}`;
-  $('done-status').textContent = data.status;
+  $('done-status').textContent = data.status === 'CONFIRMED' ? 'Confirmed' : data.status;
+  $('done-when-row').hidden = true;
   $('done-amount').textContent = data.amount != null ? won.format(data.amount) : '–';
   $('done-payment').textContent = data.paymentId != null ? `#${data.paymentId}` : '–';
   if (data.balance != null) state.balance = data.balance;
@@ -545,8 +546,11 @@ async function paid(data) {
   show('done');
   try {
     const { data: r } = await api(`/api/reservations/${data.reservationId}`, { token: state.token });
-    $('done-status').textContent = r.status === 'CONFIRMED' && r.confirmedAt
-      ? `${r.status} at ${new Date(r.confirmedAt).toLocaleString()}` : r.status;
+    $('done-status').textContent = r.status === 'CONFIRMED' ? 'Confirmed' : r.status;
+    if (r.confirmedAt) {
+      $('done-when').textContent = new Date(r.confirmedAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
+      $('done-when-row').hidden = false;
+    }
   } catch { /* the confirm answer already said CONFIRMED */ }
 }
 
