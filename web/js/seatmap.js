@@ -10,9 +10,17 @@ const ZONE_NAMES = ['VIP', 'R', 'S', 'A', 'B', 'C', 'D', 'E'];
 export const won = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'KRW' });
 
 /** Zones by price, most expensive first: [{name, price, seats: [seat]}]. */
+const STATUSES = new Set(['AVAILABLE', 'HELD', 'SOLD']);
+
+/** The API's seat, reduced to what the map shows (numbers and a known status only, since the
+ *  map is built as HTML text). */
+export function cleanSeat(s) {
+  return { id: Number(s.id), price: Number(s.price), status: STATUSES.has(s.status) ? s.status : 'SOLD' };
+}
+
 export function zonesOf(seats) {
   const byPrice = new Map();
-  for (const s of seats) {
+  for (const s of seats.map(cleanSeat)) {
     if (!byPrice.has(s.price)) byPrice.set(s.price, []);
     byPrice.get(s.price).push(s);
   }
@@ -83,7 +91,7 @@ export class SeatMap {
   update(seats) {
     if (seats.length !== this.seats.size) return false;
     const touchedZones = new Set();
-    for (const s of seats) {
+    for (const s of seats.map(cleanSeat)) {
       const cur = this.seats.get(s.id);
       if (!cur || cur.price !== s.price) return false;
       if (cur.status !== s.status) {
