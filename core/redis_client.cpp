@@ -1,6 +1,8 @@
 // RedisClient on hiredis' blocking API with socket timeouts.
 #include "core/redis_client.hpp"
 
+#include <cerrno>
+
 #include "core/crypto.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -48,22 +50,39 @@ void RedisClient::Drop(const char* why) {
   next_attempt_ = std::chrono::steady_clock::now() + retry_after_;
 }
 
-RedisReply RedisClient::Command(const std::vector<std::string_view>& args) {
-  if (!EnsureConnected()) return nullptr;
-  std::vector<const char*> argv;
+RedisReply RedisClient::SendOnce(const std::vector<std::string_view>& argv) {
+  std::vector<const char*> data;
   std::vector<size_t> lengths;
-  argv.reserve(args.size());
-  lengths.reserve(args.size());
-  for (const auto& a : args) {
-    argv.push_back(a.data());
+  data.reserve(argv.size());
+  lengths.reserve(argv.size());
+  for (const auto& a : argv) {
+    data.push_back(a.data());
     lengths.push_back(a.size());
   }
-  RedisReply reply(static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(args.size()), argv.data(), lengths.data())));
-  if (!reply) {
-    Drop(context_->errstr);
-    return nullptr;
+  return RedisReply(static_cast<redisReply*>(
+      redisCommandArgv(context_, static_cast<int>(argv.size()), data.data(), lengths.data())));
+}
+
+RedisReply RedisClient::Send(const std::vector<std::string_view>& argv) {
+  if (!EnsureConnected()) return nullptr;
+  RedisReply reply = SendOnce(argv);
+  const bool closed_by_peer =
+      context_->err == REDIS_ERR_EOF ||
+      (context_->err == REDIS_ERR_IO && (errno == ECONNRESET || errno == EPIPE));
+  if (!reply && closed_by_peer) {
+    Log(LogLevel::kInfo, "redis connection was closed; reconnecting").Str("detail", context_->errstr);
+    redisFree(context_);
+    context_ = nullptr;
+    if (!EnsureConnected()) return nullptr;
+    reply = SendOnce(argv);
   }
+  if (!reply) Drop(context_->errstr);
+  return reply;
+}
+
+RedisReply RedisClient::Command(const std::vector<std::string_view>& args) {
+  RedisReply reply = Send(args);
+  if (!reply) return nullptr;
   if (reply->type == REDIS_REPLY_ERROR) {
     Log(LogLevel::kError, "redis error reply").Str("detail", std::string_view(reply->str, reply->len));
     if (metrics_) metrics_->Increment(Counter::kRedisErrors);
@@ -80,19 +99,8 @@ RedisReply RedisClient::Eval(std::string_view script, const std::vector<std::str
   std::vector<std::string_view> argv{"EVALSHA", sha, key_count};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
-  if (!EnsureConnected()) return nullptr;
-  std::vector<const char*> data;
-  std::vector<size_t> lengths;
-  for (const auto& a : argv) {
-    data.push_back(a.data());
-    lengths.push_back(a.size());
-  }
-  RedisReply reply(static_cast<redisReply*>(
-      redisCommandArgv(context_, static_cast<int>(argv.size()), data.data(), lengths.data())));
-  if (!reply) {
-    Drop(context_->errstr);
-    return nullptr;
-  }
+  RedisReply reply = Send(argv);
+  if (!reply) return nullptr;
   if (reply->type == REDIS_REPLY_ERROR &&
       std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
     argv[0] = "EVAL";

@@ -44,6 +44,11 @@ class RedisClient {
  private:
   bool EnsureConnected();
   void Drop(const char* why);
+  // Sends `argv` once; on a dead connection that had worked before (Redis restarted, or a
+  // server-side close), reconnects at once and sends it again before backing off. Every
+  // command this client sends is idempotent, so the second send is safe.
+  RedisReply Send(const std::vector<std::string_view>& argv);
+  RedisReply SendOnce(const std::vector<std::string_view>& argv);
 
   std::string host_;
   int port_;

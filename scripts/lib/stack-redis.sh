@@ -14,7 +14,6 @@ port $TICKETING_REDIS_PORT
 unixsocket $RUN/redis.sock
 unixsocketperm 700
 daemonize no
-pidfile $RUN/redis.pid
 logfile ""
 dir $REDIS_DIR
 # No persistence: Redis holds nothing that MySQL does not decide (seat gates, cached balances,

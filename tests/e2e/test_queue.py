@@ -115,9 +115,6 @@ def test_join_is_idempotent_and_the_estimate_follows_the_configured_rate(client:
     assert (s["status"], s["position"]) == ("WAITING", 7), s
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: before any admission estimatedWaitSeconds divides by "
-                   "the environment's TICKETING_QUEUE_ADMIT_PER_SEC (QueueService::Render passes "
-                   "settings_.admit_per_sec), not by the concert's admit_per_sec override")
 def test_estimate_before_admissions_uses_the_concerts_configured_rate(client: Client, stack: Stack) -> None:
     rate = 5
     configure(stack, CONCERT, rate, 0)          # nobody admitted: the configured rate applies
@@ -160,7 +157,7 @@ def test_positions_move_up_to_active_at_the_admission_rate(client: Client, stack
         assert history[u][-1][1] == "ACTIVE"
     # Once admissions are measured, the estimate is position / admissions per second over the
     # last seconds: between position / (2 x rate) and position / (rate / 3). (The very first
-    # answers, before any measured second, use the configured rate: see the xfail above.)
+    # answers, before any measured second, use the configured rate.)
     measured = [(t, p, e) for u in users for t, st, p, e in history[u] if st == "WAITING" and t >= 1.5]
     assert len(measured) >= 20, history[users[-1]]
     for t, p, e in measured:

@@ -186,11 +186,6 @@ def test_redis_down_admitted_users_pay_and_everything_recovers(client: Client, s
     clear_queue(stack)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: docs/throttling.md says a restarted Redis starts empty "
-                   "and 'admitted users keep their signed sessions', but with Redis back the gate "
-                   "asks the empty store, which reads the entry as EXPIRED: hold -> 403 'session has "
-                   "ended', status -> EXPIRED (QueueService::RequireActive trusts the signed session "
-                   "only when Redis is unreachable)")
 def test_admitted_user_keeps_the_signed_session_after_the_redis_restart() -> None:
     if "hold_after_restart" not in OUTCOME:
         pytest.skip("the outage test did not get that far")
@@ -199,10 +194,6 @@ def test_admitted_user_keeps_the_signed_session_after_the_redis_restart() -> Non
     assert OUTCOME["hold_after_restart"].status == 201, OUTCOME["hold_after_restart"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after a Redis restart every worker child keeps its dead "
-                   "hiredis connection; its first command fails ('Server closed the connection'), "
-                   "RedisClient::Drop blocks reconnects for TICKETING_REDIS_RETRY_AFTER_MS, so joins "
-                   "answer 503 while Redis and /ready are up (no retry on a fresh connection)")
 def test_no_503_from_stale_redis_connections_once_redis_is_back() -> None:
     if "burst_after_ready" not in OUTCOME:
         pytest.skip("the outage test did not get that far")

@@ -17,6 +17,7 @@ local mode, c, user = ARGV[1], ARGV[2], ARGV[3]
 local entry_arg, now = tonumber(ARGV[4]), tonumber(ARGV[5])
 local rate, max_active = tonumber(ARGV[6]), tonumber(ARGV[7])
 local ttl, idle = tonumber(ARGV[8]), tonumber(ARGV[9])
+local signed_until = tonumber(ARGV[10])
 local p = 'q:{' .. c .. '}:'
 local active_idle = idle * 4
 -- An operator's per-concert override of the inlet (HSET q:{c}:config admit_per_sec N max_active M).
@@ -85,14 +86,14 @@ local function view(created)
   if score and tonumber(score) > now then
     local deadline = tonumber(redis.call('HGET', p .. 'deadline', user))
     redis.call('ZADD', p .. 'active', math.min(deadline, now + active_idle), user)
-    return {1, e, 0, deadline, admit_rate_x1000(), created}
+    return {1, e, 0, deadline, admit_rate_x1000(), created, rate}
   end
   local rank = redis.call('ZRANK', p .. 'waiting', user)
   if rank then
     redis.call('ZADD', p .. 'seen', now, user)
-    return {0, e, rank + 1, 0, admit_rate_x1000(), created}
+    return {0, e, rank + 1, 0, admit_rate_x1000(), created, rate}
   end
-  return {2, e, 0, 0, admit_rate_x1000(), created}
+  return {2, e, 0, 0, admit_rate_x1000(), created, rate}
 end
 
 if mode == 'end' then
@@ -100,12 +101,22 @@ if mode == 'end' then
   redis.call('HDEL', p .. 'deadline', user)
   redis.call('ZREM', p .. 'waiting', user)
   redis.call('ZREM', p .. 'seen', user)
-  return {2, 0, 0, 0, 0, 0}
+  return {2, 0, 0, 0, 0, 0, rate}
+end
+if mode == 'status' and signed_until > now and redis.call('HEXISTS', p .. 'entry', user) == 0 then
+  -- Redis lost the concert's state (a restart: no persistence) but the token proves, under our
+  -- signature, an admission that has not ended yet: the session is restored, not forgotten.
+  redis.call('HSET', p .. 'entry', user, entry_arg)
+  redis.call('HSET', p .. 'deadline', user, signed_until)
+  redis.call('ZADD', p .. 'active', math.min(signed_until, now + active_idle), user)
+  if tonumber(redis.call('GET', p .. 'seq') or 0) < entry_arg then
+    redis.call('SET', p .. 'seq', entry_arg)
+  end
 end
 admit()
 if mode == 'status' then
   if tonumber(redis.call('HGET', p .. 'entry', user) or 0) ~= entry_arg then
-    return {2, entry_arg, 0, 0, admit_rate_x1000(), 0}
+    return {2, entry_arg, 0, 0, admit_rate_x1000(), 0, rate}
   end
   return view(0)
 end
@@ -131,7 +142,7 @@ int64_t Element(const redisReply& reply, size_t i) {
 
 std::optional<QueueView> RedisQueueStore::Run(const char* mode, int64_t concert_id,
                                               int64_t user_id, int64_t entry, int64_t now_ms,
-                                              const QueueSettings& s) {
+                                              const QueueSettings& s, int64_t signed_until_ms) {
   const std::string args[] = {mode,
                               std::to_string(concert_id),
                               std::to_string(user_id),
@@ -140,10 +151,11 @@ std::optional<QueueView> RedisQueueStore::Run(const char* mode, int64_t concert_
                               std::to_string(s.admit_per_sec),
                               std::to_string(s.max_active),
                               std::to_string(s.active_ttl_ms),
-                              std::to_string(s.idle_ms)};
+                              std::to_string(s.idle_ms),
+                              std::to_string(signed_until_ms)};
   const RedisReply reply =
       redis_.Eval(kQueueScript, {}, std::vector<std::string_view>(std::begin(args), std::end(args)));
-  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 6) return std::nullopt;
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 7) return std::nullopt;
   QueueView view;
   const int64_t status = Element(*reply, 0);
   view.status = status == 1   ? QueueStatus::kActive
@@ -154,22 +166,23 @@ std::optional<QueueView> RedisQueueStore::Run(const char* mode, int64_t concert_
   view.active_until_ms = Element(*reply, 3);
   view.admit_rate_x1000 = Element(*reply, 4);
   view.created = Element(*reply, 5) == 1;
+  view.inlet_per_sec = Element(*reply, 6);
   return view;
 }
 
 std::optional<QueueView> RedisQueueStore::Join(int64_t concert_id, int64_t user_id,
                                                int64_t now_ms, const QueueSettings& s) {
-  return Run("join", concert_id, user_id, 0, now_ms, s);
+  return Run("join", concert_id, user_id, 0, now_ms, s, 0);
 }
 
 std::optional<QueueView> RedisQueueStore::Status(int64_t concert_id, int64_t user_id,
-                                                 int64_t entry, int64_t now_ms,
-                                                 const QueueSettings& s) {
-  return Run("status", concert_id, user_id, entry, now_ms, s);
+                                                 int64_t entry, int64_t signed_until_ms,
+                                                 int64_t now_ms, const QueueSettings& s) {
+  return Run("status", concert_id, user_id, entry, now_ms, s, signed_until_ms);
 }
 
 void RedisQueueStore::End(int64_t concert_id, int64_t user_id) {
-  Run("end", concert_id, user_id, 0, 0, QueueSettings{});
+  Run("end", concert_id, user_id, 0, 0, QueueSettings{}, 0);
 }
 
 }  // namespace ticketing

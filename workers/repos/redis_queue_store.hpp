@@ -12,12 +12,14 @@ class RedisQueueStore final : public QueueStore {
   std::optional<QueueView> Join(int64_t concert_id, int64_t user_id, int64_t now_ms,
                                 const QueueSettings& settings) override;
   std::optional<QueueView> Status(int64_t concert_id, int64_t user_id, int64_t entry,
-                                  int64_t now_ms, const QueueSettings& settings) override;
+                                  int64_t signed_until_ms, int64_t now_ms,
+                                  const QueueSettings& settings) override;
   void End(int64_t concert_id, int64_t user_id) override;
 
  private:
   std::optional<QueueView> Run(const char* mode, int64_t concert_id, int64_t user_id,
-                               int64_t entry, int64_t now_ms, const QueueSettings& settings);
+                               int64_t entry, int64_t now_ms, const QueueSettings& settings,
+                               int64_t signed_until_ms);
   RedisClient& redis_;
 };
 

@@ -134,6 +134,7 @@ struct QueueView {
   int64_t active_until_ms = 0;   // ACTIVE only: the session's hard deadline
   int64_t admit_rate_x1000 = 0;  // measured admissions per second x1000, for the estimate
   bool created = false;
+  int64_t inlet_per_sec = 0;     // the configured inlet in force (a per-concert override or not)
 };
 
 // The waiting room. Every call first advances admission atomically (any worker may), so no
@@ -145,9 +146,12 @@ class QueueStore {
   virtual std::optional<QueueView> Join(int64_t concert_id, int64_t user_id, int64_t now_ms,
                                         const QueueSettings& settings) = 0;
   // Status of entry `entry`; EXPIRED when it is no longer the user's current entry. Counts as
-  // activity: it keeps a WAITING entry in line and an ACTIVE session alive.
+  // activity: it keeps a WAITING entry in line and an ACTIVE session alive. `signed_until_ms`
+  // is the session end a verified token carries (0 if none): when the store has lost the
+  // user's entry altogether (a restart), such a session is restored instead of ended.
   virtual std::optional<QueueView> Status(int64_t concert_id, int64_t user_id, int64_t entry,
-                                          int64_t now_ms, const QueueSettings& settings) = 0;
+                                          int64_t signed_until_ms, int64_t now_ms,
+                                          const QueueSettings& settings) = 0;
   // Ends the user's session (after a payment), freeing the slot at once.
   virtual void End(int64_t concert_id, int64_t user_id) = 0;
 };

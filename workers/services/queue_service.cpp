@@ -53,7 +53,8 @@ HttpResponse QueueService::Render(int status, const QueueClaims& claims,
                                   const QueueView& view) const {
   const int64_t wait =
       view.status == QueueStatus::kWaiting
-          ? EstimateWaitSeconds(view.position, view.admit_rate_x1000, settings_.admit_per_sec)
+          ? EstimateWaitSeconds(view.position, view.admit_rate_x1000,
+                                view.inlet_per_sec > 0 ? view.inlet_per_sec : settings_.admit_per_sec)
           : 0;
   JsonBuilder json;
   json.Begin()
@@ -94,12 +95,13 @@ QueueClaims QueueService::RequireToken(const HttpRequest& request, int64_t user_
 HttpResponse QueueService::Status(const HttpRequest& request, int64_t user_id) {
   QueueClaims claims = RequireToken(request, user_id);
   const int64_t now = UnixMillis();
-  const auto view = store_.Status(claims.concert_id, user_id, claims.entry, now, settings_);
+  const auto view = store_.Status(claims.concert_id, user_id, claims.entry,
+                                  claims.active_until_ms, now, settings_);
   if (!view) {
     // Degraded: an admitted user's signed session still answers ACTIVE until it ends.
     if (claims.active_until_ms <= now) throw QueueUnavailable();
     return Render(200, claims, QueueView{QueueStatus::kActive, claims.entry, 0,
-                                         claims.active_until_ms, 0, false});
+                                         claims.active_until_ms, 0, false, 0});
   }
   claims.active_until_ms = view->status == QueueStatus::kActive ? view->active_until_ms : 0;
   return Render(200, claims, *view);
@@ -114,7 +116,8 @@ void QueueService::RequireActive(const HttpRequest& request, int64_t user_id,
                                               std::to_string(concert_id));
   }
   const int64_t now = UnixMillis();
-  const auto view = store_.Status(concert_id, user_id, claims.entry, now, settings_);
+  const auto view =
+      store_.Status(concert_id, user_id, claims.entry, claims.active_until_ms, now, settings_);
   if (!view) {
     if (claims.active_until_ms > now) return;
     throw QueueUnavailable();
