@@ -116,6 +116,14 @@ bool EventConsumer::ApplyUntilDone(const Batch& batch, const volatile sig_atomic
   while (!stop) {
     try {
       const ApplyResult result = repository_.ApplyBatch(batch.events);
+      const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      for (const PaymentEvent& event : batch.events) {
+        if (event.occurred_at_ms > 0) {
+          metrics_.ObserveCommitToApply(static_cast<double>(now_ms - event.occurred_at_ms) / 1000.0);
+        }
+      }
       metrics_.applied += result.applied;
       metrics_.duplicates += result.duplicates;
       metrics_.batches++;
