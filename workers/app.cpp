@@ -9,6 +9,9 @@
 namespace ticketing {
 namespace {
 
+// Shared concert summaries live this long unless the housekeeper refreshes them (every sweep).
+constexpr int kSharedCatalogTtlMs = 10000;
+
 // Media types compare case-insensitively (RFC 9110 8.3.1); parameters such as charset are ignored.
 bool IsJsonContentType(std::string_view content_type) {
   std::string_view media = content_type.substr(0, content_type.find(';'));
@@ -41,8 +44,9 @@ Services::Services(const Config& cfg, Metrics& m, PendingInvalidations* shared_i
       ops_store(db),
       balance_cache(redis, cfg.balance_cache_ttl_seconds, shared_invalidations),
       queue_store(redis),
+      catalog_cache(redis, kSharedCatalogTtlMs),
       auth(cfg.jwt_secret),
-      catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms)),
+      catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms), &catalog_cache),
       queue(cfg, queue_store, catalog),
       wallet(cfg, payment_store, balance_cache, m),
       reservations(cfg, payment_store, balance_cache, redis, catalog, queue, m) {

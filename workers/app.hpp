@@ -12,6 +12,7 @@
 #include "workers/http/router.hpp"
 #include "workers/repos/mysql_stores.hpp"
 #include "workers/repos/redis_balance_cache.hpp"
+#include "workers/repos/redis_catalog_cache.hpp"
 #include "workers/repos/redis_queue_store.hpp"
 #include "workers/services/auth.hpp"
 #include "workers/services/catalog_service.hpp"
@@ -39,6 +40,7 @@ struct Services {
   MySqlOpsStore ops_store;
   RedisBalanceCache balance_cache;
   RedisQueueStore queue_store;
+  RedisCatalogCache catalog_cache;
   Authenticator auth;
   CatalogService catalog;
   QueueService queue;

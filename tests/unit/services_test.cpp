@@ -1,6 +1,9 @@
 // Pure parts of the services: catalog JSON rendering, request hashes, Idempotency-Key checks,
 // money outcomes -> responses, and the catalog cache window (over an in-memory store).
 #include <gtest/gtest.h>
+
+#include <map>
+#include <set>
 #include <rapidjson/document.h>
 
 #include <optional>
@@ -282,6 +285,72 @@ TEST(ClassifyMySqlErrorTest, KnownCodes) {
   }
   EXPECT_EQ(ClassifyMySqlError(1644), DbErrorKind::kOther);
   EXPECT_EQ(ClassifyMySqlError(0), DbErrorKind::kOther);
+}
+
+}  // namespace
+}  // namespace ticketing
+
+namespace ticketing {
+namespace {
+
+// A SharedCatalogCache in memory, standing in for Redis in these pure-logic tests.
+class MemorySharedCatalog final : public SharedCatalogCache {
+ public:
+  std::optional<std::string> GetConcert(int64_t id) override {
+    const auto it = entries.find(id);
+    if (it == entries.end()) return std::nullopt;
+    return it->second;
+  }
+  void PutConcert(int64_t id, const std::string& json) override { entries[id] = json; }
+  void MarkWanted(int64_t id) override { wanted.insert(id); }
+  std::vector<int64_t> Wanted() override { return {wanted.begin(), wanted.end()}; }
+  std::map<int64_t, std::string> entries;
+  std::set<int64_t> wanted;
+};
+
+class CountingCatalogStore final : public CatalogStore {
+ public:
+  std::optional<Concert> FindConcert(int64_t id) override {
+    ++reads;
+    if (id != 1) return std::nullopt;
+    return Concert{1, title, {}};
+  }
+  std::optional<SeatMap> FindSeats(int64_t) override { return std::nullopt; }
+  std::optional<int64_t> FindScheduleConcert(int64_t) override { return std::nullopt; }
+  std::string title = "first";
+  int reads = 0;
+};
+
+TEST(SharedCatalogTest, AChildServesWhatAnotherComputedWithoutCounting) {
+  CountingCatalogStore store;
+  MemorySharedCatalog shared;
+  CatalogService first(store, std::chrono::milliseconds(0), &shared);
+  CatalogService second(store, std::chrono::milliseconds(0), &shared);
+  ASSERT_TRUE(first.ConcertJson(1).has_value());
+  EXPECT_EQ(store.reads, 1);
+  EXPECT_EQ(shared.wanted, std::set<int64_t>{1});
+  EXPECT_EQ(second.ConcertJson(1), first.ConcertJson(1));
+  EXPECT_EQ(store.reads, 1);  // both answered from the shared entry
+}
+
+TEST(SharedCatalogTest, TheHousekeeperRefreshesWantedConcerts) {
+  CountingCatalogStore store;
+  MemorySharedCatalog shared;
+  CatalogService child(store, std::chrono::milliseconds(0), &shared);
+  CatalogService housekeeper(store, std::chrono::milliseconds(0), &shared);
+  ASSERT_NE(child.ConcertJson(1)->find("first"), std::string::npos);
+  store.title = "second";
+  housekeeper.RefreshShared();
+  EXPECT_NE(child.ConcertJson(1)->find("second"), std::string::npos);
+}
+
+TEST(SharedCatalogTest, UnknownConcertsAreNotShared) {
+  CountingCatalogStore store;
+  MemorySharedCatalog shared;
+  CatalogService child(store, std::chrono::milliseconds(0), &shared);
+  EXPECT_FALSE(child.ConcertJson(2).has_value());
+  EXPECT_TRUE(shared.entries.empty());
+  EXPECT_TRUE(shared.wanted.empty());
 }
 
 }  // namespace

@@ -126,6 +126,7 @@ int KeepHouse(const Config& config, Metrics& metrics, PendingInvalidations& inva
         next_prune = std::chrono::steady_clock::now() + std::chrono::minutes(1);
       }
       app.services().balance_cache.FlushPendingInvalidations();
+      app.services().catalog.RefreshShared();
     } catch (const DbError& e) {
       Log(LogLevel::kWarn, "housekeeping failed; retrying next round").Int("code", e.code()).Str("detail", e.what());
     }

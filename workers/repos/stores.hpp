@@ -95,6 +95,20 @@ class CatalogStore {
   virtual std::optional<int64_t> FindScheduleConcert(int64_t schedule_id) = 0;
 };
 
+// Rendered concert summaries shared by every worker process through Redis, so the costly
+// seat counting runs once per refresh for the whole deployment, in the housekeeper, instead of
+// once per cache window in every child. Every call is best effort: nullopt / no-op when Redis
+// is unavailable, and the caller computes the answer itself.
+class SharedCatalogCache {
+ public:
+  virtual ~SharedCatalogCache() = default;
+  virtual std::optional<std::string> GetConcert(int64_t concert_id) = 0;
+  virtual void PutConcert(int64_t concert_id, const std::string& json) = 0;
+  // Concerts someone asked for lately: the ones the housekeeper keeps fresh.
+  virtual void MarkWanted(int64_t concert_id) = 0;
+  virtual std::vector<int64_t> Wanted() = 0;
+};
+
 struct OutboxStats {
   int64_t pending = 0;
   int64_t quarantined = 0;

@@ -52,16 +52,41 @@ std::string RenderSeats(int64_t schedule_id, const SeatMap& map) {
   return out;
 }
 
+std::optional<std::string> CatalogService::LoadConcert(int64_t concert_id) {
+  if (shared_ != nullptr) {
+    if (auto json = shared_->GetConcert(concert_id)) {
+      shared_->MarkWanted(concert_id);
+      return json;
+    }
+  }
+  const auto concert = store_.FindConcert(concert_id);
+  if (!concert) return std::nullopt;
+  std::string json = RenderConcert(*concert);
+  if (shared_ != nullptr) {
+    shared_->PutConcert(concert_id, json);
+    shared_->MarkWanted(concert_id);
+  }
+  return json;
+}
+
 std::optional<std::string> CatalogService::ConcertJson(int64_t concert_id) {
   const auto now = std::chrono::steady_clock::now();
   if (!concerts_.contains(concert_id)) Bound(concerts_);
   Entry& entry = concerts_[concert_id];
   if (entry.expires <= now) {
-    const auto concert = store_.FindConcert(concert_id);
-    entry.json = concert ? std::optional<std::string>(RenderConcert(*concert)) : std::nullopt;
+    entry.json = LoadConcert(concert_id);
     entry.expires = now + window_;
   }
   return entry.json;
+}
+
+void CatalogService::RefreshShared() {
+  if (shared_ == nullptr) return;
+  for (const int64_t concert_id : shared_->Wanted()) {
+    if (const auto concert = store_.FindConcert(concert_id)) {
+      shared_->PutConcert(concert_id, RenderConcert(*concert));
+    }
+  }
 }
 
 const CatalogService::Entry& CatalogService::Seats(int64_t schedule_id) {
