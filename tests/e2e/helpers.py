@@ -323,6 +323,22 @@ def assert_problem(r: Response, status: int) -> dict:
 # ---- queue (waiting room) ------------------------------------------------------------------
 
 
+def redis_cli(stack, *args: str) -> str:
+    """redis-cli against the stack's Redis; asserts success and returns stdout."""
+    cmd = ["redis-cli", "-h", stack.env.get("TICKETING_REDIS_HOST", "127.0.0.1"),
+           "-p", stack.env.get("TICKETING_REDIS_PORT", "6379"), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, f"redis-cli {args}: {proc.stderr}"
+    return proc.stdout.strip()
+
+
+def clear_queue(stack, concert: int) -> None:
+    """DEL every q:{c}:* key of a concert (entries, sessions, bucket, the override)."""
+    keys = redis_cli(stack, "--scan", "--pattern", f"q:{{{concert}}}:*").split()
+    for i in range(0, len(keys), 200):
+        redis_cli(stack, "DEL", *keys[i:i + 200])
+
+
 def queue_token(client: Client, user: int, concert: int, timeout: float = 30.0) -> str:
     """An ACTIVE queue token for (user, concert).
     Joins and polls the status until ACTIVE, returning the token of the latest answer. A payment

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Client, Response, Stack, assert_problem, pool_metrics, run_parallel, wait_until
+from helpers import clear_queue, redis_cli, Client, Response, Stack, assert_problem, pool_metrics, run_parallel, wait_until
 
 pytestmark = [pytest.mark.usefixtures("fresh_data"), pytest.mark.slow]
 
@@ -33,19 +33,8 @@ OTHER_CONCERT = 1
 # ---- Redis and queue helpers (module-local: helpers.py belongs to the suite's owner) -------
 
 
-def redis_cli(stack: Stack, *args: str) -> str:
-    cmd = ["redis-cli", "-h", stack.env.get("TICKETING_REDIS_HOST", "127.0.0.1"),
-           "-p", stack.env.get("TICKETING_REDIS_PORT", "6379"), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, f"redis-cli {args}: {proc.stderr}"
-    return proc.stdout.strip()
 
 
-def clear_queue(stack: Stack, concert: int) -> None:
-    """DEL every q:{c}:* key (entries, sessions, bucket, the override)."""
-    keys = redis_cli(stack, "--scan", "--pattern", f"q:{{{concert}}}:*").split()
-    for i in range(0, len(keys), 200):
-        redis_cli(stack, "DEL", *keys[i:i + 200])
 
 
 def configure(stack: Stack, concert: int, admit_per_sec: int, max_active: int) -> None:

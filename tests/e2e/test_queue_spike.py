@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Client, Db, Response, Stack, children_of, wait_until
+from helpers import clear_queue, redis_cli, Client, Db, Response, Stack, children_of, wait_until
 
 pytestmark = [pytest.mark.usefixtures("fresh_data"), pytest.mark.slow]
 
@@ -72,18 +72,8 @@ def cpu_sample(pids: set[int]) -> tuple[float, int, int]:
     return time.monotonic(), busy, ours
 
 
-def redis_cli(stack: Stack, *args: str) -> str:
-    cmd = ["redis-cli", "-h", stack.env.get("TICKETING_REDIS_HOST", "127.0.0.1"),
-           "-p", stack.env.get("TICKETING_REDIS_PORT", "6379"), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, f"redis-cli {args}: {proc.stderr}"
-    return proc.stdout.strip()
 
 
-def clear_queue(stack: Stack, concert: int) -> None:
-    keys = redis_cli(stack, "--scan", "--pattern", f"q:{{{concert}}}:*").split()
-    for i in range(0, len(keys), 200):
-        redis_cli(stack, "DEL", *keys[i:i + 200])
 
 
 def pct(values: list[float], q: float) -> float:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from helpers import Client, Db, Response, Stack, assert_problem, run_parallel, wait_until
+from helpers import clear_queue, redis_cli, Client, Db, Response, Stack, assert_problem, run_parallel, wait_until
 
 pytestmark = [pytest.mark.usefixtures("fresh_data"), pytest.mark.slow]
 
@@ -30,18 +30,10 @@ def redis_port(stack: Stack) -> int:
     return int(stack.env.get("TICKETING_REDIS_PORT", "6379"))
 
 
-def redis_cli(stack: Stack, *args: str) -> str:
-    cmd = ["redis-cli", "-h", stack.env.get("TICKETING_REDIS_HOST", "127.0.0.1"),
-           "-p", str(redis_port(stack)), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    assert proc.returncode == 0, f"redis-cli {args}: {proc.stderr}"
-    return proc.stdout.strip()
 
 
-def clear_queue(stack: Stack) -> None:
-    keys = redis_cli(stack, "--scan", "--pattern", f"q:{{{CONCERT}}}:*").split()
-    if keys:
-        redis_cli(stack, "DEL", *keys)
+def clear_concert_queue(stack: Stack) -> None:
+    clear_queue(stack, CONCERT)
 
 
 def port_refuses(port: int) -> bool:
@@ -73,7 +65,7 @@ def ensure_redis(stack: Stack) -> None:
 
 def test_redis_down_admitted_users_pay_and_everything_recovers(client: Client, stack: Stack, db: Db) -> None:
     seats = sorted(client.seat_map(CONCERT, SCHEDULE))
-    clear_queue(stack)
+    clear_concert_queue(stack)
     redis_cli(stack, "HSET", f"q:{{{CONCERT}}}:config", "admit_per_sec", "1000", "max_active", "2")
     buyer, reader, waiter, newcomer = 701, 702, 703, 704
 
@@ -183,7 +175,7 @@ def test_redis_down_admitted_users_pay_and_everything_recovers(client: Client, s
     assert db.int(f"SELECT COUNT(*) FROM payments WHERE user_id = {buyer}") == 1
     assert db.value(f"SELECT status FROM seats WHERE id = {seats[0]}") == "SOLD"
     assert_bank_invariant(db)
-    clear_queue(stack)
+    clear_concert_queue(stack)
 
 
 def test_admitted_user_keeps_the_signed_session_after_the_redis_restart() -> None:
