@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   BASE, HOLD_TTL, availableSeat, balance, call, chargeApi, freshUser, holdAs, openBrowser,
-  seatButton, shot, signInToSeats, token,
+  holdToCheckout, seatButton, shot, signInToSeats, token,
 } from './lib.mjs';
 
 const T = { timeout: 45000 };
@@ -160,10 +160,7 @@ test('a double-clicked pay button pays once (one Idempotency-Key, balance drops 
     page.on('request', (req) => {
       if (req.url().endsWith('/api/reservations/confirm')) confirms.push(req.headers()['idempotency-key']);
     });
-    await signInToSeats(page, user);
-    const seat = await availableSeat(page, 1);
-    await seatButton(page, seat).click();
-    await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    const seat = await holdToCheckout(page, user, 1);
     const price = priceOf(await page.locator('#co-price').innerText());
 
     await page.getByRole('button', { name: /^Pay/ }).dblclick();
@@ -201,10 +198,7 @@ test('a payment whose answer was lost is retried with the same key and charged o
         await route.continue();
       }
     });
-    await signInToSeats(page, user);
-    const seat = await availableSeat(page, 2);
-    await seatButton(page, seat).click();
-    await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    await holdToCheckout(page, user, 2);
     const price = priceOf(await page.locator('#co-price').innerText());
     await page.getByRole('button', { name: /^Pay/ }).click();
     await page.locator('#checkout-msg').filter({ hasText: 'charged only once' }).waitFor();
@@ -234,10 +228,7 @@ test('429 on pay gets a human message; the retry keeps the key and pays once', T
         await route.continue();
       }
     });
-    await signInToSeats(page, user);
-    const seat = await availableSeat(page, 2);
-    await seatButton(page, seat).click();
-    await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    await holdToCheckout(page, user, 2);
     const price = priceOf(await page.locator('#co-price').innerText());
     await page.getByRole('button', { name: /^Pay/ }).click();
     await page.locator('#checkout-msg').filter({ hasText: 'Too many requests right now. Please wait 1 second' }).waitFor();
@@ -302,10 +293,7 @@ test('phone-sized screen: no horizontal scrolling on the seat map and at checkou
 test('a hold that runs out: the countdown reaches zero, the user is told and is back on the seat map', { ...T, skip: HOLD_TTL > 15 ? `hold TTL is ${HOLD_TTL}s (the test stack uses 3)` : false }, async () => {
   await withBrowser('hold-expires', async (page) => {
     const user = freshUser();
-    await signInToSeats(page, user);
-    const seat = await availableSeat(page, 2);
-    await seatButton(page, seat).click();
-    await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    const seat = await holdToCheckout(page, user, 2);
     await page.locator('#co-countdown').filter({ hasText: /^0:0[0-9]$/ }).waitFor();
     await page.locator('#screen-seats').waitFor({ state: 'visible', timeout: (HOLD_TTL + 5) * 1000 });
     await page.locator('#seats-msg').filter({ hasText: `Your hold on seat ${seat} expired` }).waitFor();
@@ -328,10 +316,7 @@ test('an expired hold answered 409 at pay: the user is told, nothing is charged,
       if (res.status() === 201) body.expiresAt = new Date(Date.parse(body.expiresAt) + 60000).toISOString();
       await route.fulfill({ response: res, json: body });
     });
-    await signInToSeats(page, user);
-    const seat = await availableSeat(page, 2);
-    await seatButton(page, seat).click();
-    await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+    const seat = await holdToCheckout(page, user, 2);
     const holdStart = Date.now();
     let rid = null;
     page.on('request', (req) => {

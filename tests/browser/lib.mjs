@@ -145,3 +145,12 @@ export async function availableSeat(page, zone = 2) {
 }
 
 export const seatButton = (page, id) => page.locator(`#seatmap button.seat[data-id="${id}"]`);
+
+/** Signs in, holds a random AVAILABLE seat of the zone and waits for checkout; returns the seat. */
+export async function holdToCheckout(page, userId, zone = 2) {
+  await signInToSeats(page, userId);
+  const seat = await availableSeat(page, zone);
+  await seatButton(page, seat).click();
+  await page.locator('#screen-checkout').waitFor({ state: 'visible' });
+  return seat;
+}

@@ -409,6 +409,17 @@ class Db:
         v = self.value(sql)
         return int(v) if v not in (None, "NULL") else 0
 
+    def assert_bank_invariant(self) -> None:
+        """Every won adds up: balances + payments = charges, and no balance below zero."""
+        row = self.rows(
+            "SELECT (SELECT COALESCE(SUM(balance),0) FROM wallets),"
+            " (SELECT COALESCE(SUM(amount),0) FROM payments),"
+            " (SELECT COALESCE(SUM(amount),0) FROM wallet_ledger WHERE entry_type='CHARGE'),"
+            " (SELECT COUNT(*) FROM wallets WHERE balance < 0)")[0]
+        balances, payments, charges, negative = map(int, row)
+        assert balances + payments == charges, (balances, payments, charges)
+        assert negative == 0, f"{negative} wallets below zero"
+
     def snapshot(self) -> dict[str, Any]:
         """Everything a rejected request must leave alone."""
         row = self.rows(

@@ -270,12 +270,7 @@ def test_spike_of_ten_times_the_admission_capacity(client: Client, stack: Stack,
     assert db.int(f"SELECT COUNT(*) FROM seats WHERE id IN ({ids}) AND status = 'SOLD'") == len(USERS)
     assert db.int(f"SELECT COUNT(DISTINCT user_id) FROM payments WHERE user_id BETWEEN "
                   f"{USERS[0]} AND {USERS[-1]}") == len(USERS)
-    row = db.rows("SELECT (SELECT COALESCE(SUM(balance),0) FROM wallets),"
-                  " (SELECT COALESCE(SUM(amount),0) FROM payments),"
-                  " (SELECT COALESCE(SUM(amount),0) FROM wallet_ledger WHERE entry_type='CHARGE'),"
-                  " (SELECT COUNT(*) FROM wallets WHERE balance < 0)")[0]
-    balances, payments, charges, negative = map(int, row)
-    assert balances + payments == charges and negative == 0, row
+    db.assert_bank_invariant()
 
 
 def test_spike_admitted_users_p95_below_100_ms() -> None:
