@@ -31,6 +31,8 @@ struct StringSetting {
 
 const IntSetting kIntSettings[] = {
     {"TICKETING_WORKERS", 4, 1, 256, &Config::workers, "FastCGI children per pool"},
+    {"TICKETING_THREADS", 1, 1, 64, &Config::threads,
+     "request threads per child, each with its own MySQL and Redis connection"},
     {"TICKETING_LISTEN_BACKLOG", 1024, 16, 65535, &Config::listen_backlog,
      "listen(2) backlog of the FastCGI socket"},
     {"TICKETING_SHUTDOWN_GRACE_SECONDS", 30, 1, 600, &Config::shutdown_grace_seconds,
@@ -102,6 +104,8 @@ const StringSetting kStringSettings[] = {
     {"TICKETING_DB_PASSWORD", "ticketing", &Config::db_password, true, 0, "MySQL password"},
     {"TICKETING_DB_NAME", "ticketing", &Config::db_name, false, 1, "MySQL database"},
     {"TICKETING_REDIS_HOST", "127.0.0.1", &Config::redis_host, false, 1, "Redis host"},
+    {"TICKETING_REDIS_SOCKET", "", &Config::redis_socket, false, 0,
+     "Redis unix socket path; when set it is used instead of host and port"},
     {"TICKETING_KAFKA_BROKERS", "127.0.0.1:9092", &Config::kafka_brokers, false, 1,
      "Kafka bootstrap servers"},
     {"TICKETING_KAFKA_TOPIC", "payment-events", &Config::kafka_topic, false, 1,

@@ -13,6 +13,7 @@ struct Config {
   // Process model
   std::string listen;          // "unix:/path.sock" or "host:port" / ":port"
   int workers = 0;             // FastCGI children per pool
+  int threads = 1;             // request threads per child
   int listen_backlog = 0;
   int shutdown_grace_seconds = 0;
   int max_body_bytes = 0;
@@ -31,6 +32,7 @@ struct Config {
 
   // Redis
   std::string redis_host;
+  std::string redis_socket;
   int redis_port = 0;
   int redis_timeout_ms = 0;
   int redis_retry_after_ms = 0;

@@ -3,7 +3,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -55,11 +55,64 @@ std::string Sha1Hex(std::string_view data) {
   return ToHex(digest);
 }
 
+namespace {
+
+// HMAC() looks the digest up and builds a context on every call, which costs more than hashing
+// a token. Each thread keeps keyed contexts for the few keys a process uses (the JWT secret,
+// the queue-token key) and only re-initialises one per message.
+class HmacContexts {
+ public:
+  HmacContexts() : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)) {}
+  ~HmacContexts() {
+    for (auto& slot : slots_) EVP_MAC_CTX_free(slot.ctx);
+    EVP_MAC_free(mac_);
+  }
+  HmacContexts(const HmacContexts&) = delete;
+  HmacContexts& operator=(const HmacContexts&) = delete;
+
+  // A context keyed with `key`, ready for EVP_MAC_update; nullptr if OpenSSL refuses.
+  EVP_MAC_CTX* For(std::string_view key) {
+    if (mac_ == nullptr) return nullptr;
+    for (auto& slot : slots_) {
+      if (slot.ctx != nullptr && slot.key == key) {
+        return EVP_MAC_init(slot.ctx, nullptr, 0, nullptr) == 1 ? slot.ctx : nullptr;
+      }
+    }
+    Slot& slot = slots_[next_++ % slots_.size()];
+    EVP_MAC_CTX_free(slot.ctx);
+    slot.key.assign(key);
+    slot.ctx = EVP_MAC_CTX_new(mac_);
+    char digest[] = "SHA256";
+    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                                 OSSL_PARAM_construct_end()};
+    if (slot.ctx == nullptr ||
+        EVP_MAC_init(slot.ctx, Bytes(key), key.size(), params) != 1) {
+      EVP_MAC_CTX_free(slot.ctx);
+      slot.ctx = nullptr;
+      return nullptr;
+    }
+    return slot.ctx;
+  }
+
+ private:
+  struct Slot {
+    std::string key;
+    EVP_MAC_CTX* ctx = nullptr;
+  };
+  EVP_MAC* mac_;
+  std::array<Slot, 4> slots_{};
+  size_t next_ = 0;
+};
+
+}  // namespace
+
 std::string HmacSha256(std::string_view key, std::string_view data) {
+  thread_local HmacContexts contexts;
+  EVP_MAC_CTX* ctx = contexts.For(key);
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), Bytes(data), data.size(),
-           mac.data(), &len) == nullptr) {
+  size_t len = 0;
+  if (ctx == nullptr || EVP_MAC_update(ctx, Bytes(data), data.size()) != 1 ||
+      EVP_MAC_final(ctx, mac.data(), &len, mac.size()) != 1) {
     throw std::runtime_error("HMAC-SHA256 failed");
   }
   return std::string(reinterpret_cast<const char*>(mac.data()), len);

@@ -14,6 +14,22 @@ namespace {
 
 LogLevel g_min_level = LogLevel::kInfo;
 std::string g_role = "main";
+std::string g_pid = std::to_string(getpid());
+
+// Buffered mode (worker request threads): debug and info lines collect here and reach stderr in
+// one write per kBufferBytes or per FlushLogIfOlderThan call; a warning or an error flushes at
+// once.
+constexpr size_t kBufferBytes = 16 * 1024;
+// Per thread: a worker child's request threads each collect and write their own lines.
+thread_local bool g_buffered = false;
+thread_local std::string g_buffer;
+thread_local int64_t g_buffer_since_ms = 0;
+
+void WriteAll(const std::string& text) {
+  // One write keeps lines from different processes whole in the shared log file.
+  const ssize_t n = write(STDERR_FILENO, text.data(), text.size());
+  (void)n;
+}
 
 const char* LevelName(LogLevel level) {
   switch (level) {
@@ -35,8 +51,29 @@ LogLevel ParseLogLevel(std::string_view name) {
 }
 
 void InitLog(LogLevel min_level, std::string_view role) {
+  FlushLog();
   g_min_level = min_level;
   g_role = role;
+  g_pid = std::to_string(getpid());
+  g_buffered = false;
+}
+
+void BufferLog(bool on) {
+  if (!on) FlushLog();
+  g_buffered = on;
+  if (on) g_buffer.reserve(kBufferBytes + 1024);
+}
+
+void FlushLog() {
+  if (g_buffer.empty()) return;
+  WriteAll(g_buffer);
+  g_buffer.clear();
+}
+
+bool LogPending() { return !g_buffer.empty(); }
+
+void FlushLogIfOlderThan(int64_t max_age_ms) {
+  if (!g_buffer.empty() && UnixMillis() - g_buffer_since_ms >= max_age_ms) FlushLog();
 }
 
 bool LogEnabled(LogLevel level) { return level >= g_min_level; }
@@ -106,15 +143,17 @@ void AppendJsonEscaped(std::string& out, std::string_view value) {
   }
 }
 
-Log::Log(LogLevel level, std::string_view message) : enabled_(LogEnabled(level)) {
+Log::Log(LogLevel level, std::string_view message)
+    : enabled_(LogEnabled(level)), urgent_(level >= LogLevel::kWarn) {
   if (!enabled_) return;
   line_.reserve(256);
   line_ += "{\"ts\":\"";
-  line_ += FormatRfc3339(UnixMillis());
+  now_ms_ = UnixMillis();
+  line_ += FormatRfc3339(now_ms_);
   line_ += "\",\"level\":\"";
   line_ += LevelName(level);
   line_ += "\",\"pid\":";
-  line_ += std::to_string(getpid());
+  line_ += g_pid;
   line_ += ",\"role\":\"";
   AppendJsonEscaped(line_, g_role);
   line_ += "\",\"msg\":\"";
@@ -125,9 +164,13 @@ Log::Log(LogLevel level, std::string_view message) : enabled_(LogEnabled(level))
 Log::~Log() {
   if (!enabled_) return;
   line_ += "}\n";
-  // One write keeps lines from different processes whole in the shared log file.
-  const ssize_t n = write(STDERR_FILENO, line_.data(), line_.size());
-  (void)n;
+  if (!g_buffered) {
+    WriteAll(line_);
+    return;
+  }
+  if (g_buffer.empty()) g_buffer_since_ms = now_ms_;
+  g_buffer += line_;
+  if (urgent_ || g_buffer.size() >= kBufferBytes) FlushLog();
 }
 
 Log& Log::Str(std::string_view key, std::string_view value) {

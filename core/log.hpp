@@ -1,4 +1,4 @@
-// Structured logging: one JSON object per line on stderr, written with a single write(2).
+// Structured logging: one JSON object per line on stderr, whole lines per write(2).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +13,15 @@ LogLevel ParseLogLevel(std::string_view name);
 // Called once per process (again after fork, with the child's role).
 void InitLog(LogLevel min_level, std::string_view role);
 bool LogEnabled(LogLevel level);
+
+// Buffered mode, per thread, for request-serving threads: info and debug lines are collected
+// and written together (every 16 KB, or when FlushLogIfOlderThan finds the oldest line old
+// enough); a warning or an error writes the buffer and itself at once. A process killed hard loses at
+// most what is buffered, as nginx's `access_log ... buffer=` does.
+void BufferLog(bool on);
+void FlushLog();
+bool LogPending();
+void FlushLogIfOlderThan(int64_t max_age_ms);
 
 // Builds one log line: Log(LogLevel::kInfo, "request").Str("request_id", id).Int("status", 200);
 // the line is written when the object goes out of scope.
@@ -31,6 +40,8 @@ class Log {
 
  private:
   bool enabled_;
+  bool urgent_ = false;
+  int64_t now_ms_ = 0;
   std::string line_;
 };
 

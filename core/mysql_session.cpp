@@ -39,6 +39,10 @@ DbErrorKind ClassifyMySqlError(int code) {
   }
 }
 
+void MySqlThreadScope::InitDriver() { sql::mysql::get_mysql_driver_instance(); }
+MySqlThreadScope::MySqlThreadScope() { sql::mysql::get_mysql_driver_instance()->threadInit(); }
+MySqlThreadScope::~MySqlThreadScope() { sql::mysql::get_mysql_driver_instance()->threadEnd(); }
+
 MySqlSession::MySqlSession(const Config& config, Metrics* metrics)
     : config_(config), metrics_(metrics) {}
 

@@ -39,6 +39,17 @@ class DbError : public std::runtime_error {
 
 DbErrorKind ClassifyMySqlError(int code);
 
+// Connector set-up for threads that open sessions: InitDriver once before any thread connects,
+// and one scope object alive in each such thread (the client library's per-thread state).
+class MySqlThreadScope {
+ public:
+  static void InitDriver();
+  MySqlThreadScope();
+  ~MySqlThreadScope();
+  MySqlThreadScope(const MySqlThreadScope&) = delete;
+  MySqlThreadScope& operator=(const MySqlThreadScope&) = delete;
+};
+
 class MySqlSession {
  public:
   MySqlSession(const Config& config, Metrics* metrics);

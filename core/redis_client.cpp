@@ -16,10 +16,11 @@ timeval ToTimeval(int ms) {
 
 }  // namespace
 
-RedisClient::RedisClient(std::string host, int port, int timeout_ms, int retry_after_ms,
-                         Metrics* metrics)
+RedisClient::RedisClient(std::string host, int port, std::string unix_socket, int timeout_ms,
+                         int retry_after_ms, Metrics* metrics)
     : host_(std::move(host)),
       port_(port),
+      unix_socket_(std::move(unix_socket)),
       timeout_ms_(timeout_ms),
       retry_after_(retry_after_ms),
       metrics_(metrics) {}
@@ -32,13 +33,19 @@ bool RedisClient::EnsureConnected() {
   if (context_) return true;
   const auto now = std::chrono::steady_clock::now();
   if (now < next_attempt_) return false;
-  context_ = redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(timeout_ms_));
+  context_ = unix_socket_.empty()
+                 ? redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(timeout_ms_))
+                 : redisConnectUnixWithTimeout(unix_socket_.c_str(), ToTimeval(timeout_ms_));
   if (context_ == nullptr || context_->err != 0) {
     Drop(context_ ? context_->errstr : "allocation failed");
     return false;
   }
   redisSetTimeout(context_, ToTimeval(timeout_ms_));
-  Log(LogLevel::kInfo, "redis connected").Str("host", host_).Int("port", port_);
+  if (unix_socket_.empty()) {
+    Log(LogLevel::kInfo, "redis connected").Str("host", host_).Int("port", port_);
+  } else {
+    Log(LogLevel::kInfo, "redis connected").Str("socket", unix_socket_);
+  }
   return true;
 }
 

@@ -21,7 +21,9 @@ using RedisReply = std::unique_ptr<redisReply, RedisReplyDeleter>;
 
 class RedisClient {
  public:
-  RedisClient(std::string host, int port, int timeout_ms, int retry_after_ms, Metrics* metrics);
+  // `unix_socket`, when not empty, is used instead of host and port.
+  RedisClient(std::string host, int port, std::string unix_socket, int timeout_ms,
+              int retry_after_ms, Metrics* metrics);
   ~RedisClient();
   RedisClient(const RedisClient&) = delete;
   RedisClient& operator=(const RedisClient&) = delete;
@@ -52,6 +54,7 @@ class RedisClient {
 
   std::string host_;
   int port_;
+  std::string unix_socket_;
   int timeout_ms_;
   std::chrono::milliseconds retry_after_;
   Metrics* metrics_;

@@ -38,7 +38,7 @@ Services::Services(const Config& cfg, Metrics& m, PendingInvalidations* shared_i
     : config(cfg),
       metrics(m),
       db(cfg, &m),
-      redis(cfg.redis_host, cfg.redis_port, cfg.redis_timeout_ms, cfg.redis_retry_after_ms, &m),
+      redis(cfg.redis_host, cfg.redis_port, cfg.redis_socket, cfg.redis_timeout_ms, cfg.redis_retry_after_ms, &m),
       payment_store(db),
       catalog_store(db),
       ops_store(db),

@@ -1,4 +1,5 @@
 // ticketing-worker: the FastCGI worker pool (one master, N request children, a housekeeper).
+#include <csignal>
 #include <cstdio>
 
 #include "core/config.hpp"
@@ -14,6 +15,9 @@ int main(int argc, char** argv) {
   Config config;
   if (const int code = LoadConfigForMain(argc, argv, "ticketing-worker", config); code != 0) return code;
   InitLog(ParseLogLevel(config.log_level), "master");
+  // A peer that closed its end (nginx dropping a kept connection, Redis restarting behind its
+  // unix socket) must come back as EPIPE from write(2), not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
   ListenSocket socket;
   try {
     socket = OpenListenSocket(config.listen, config.listen_backlog);

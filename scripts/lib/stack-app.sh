@@ -40,7 +40,7 @@ worker_pool_up() { # pool-number
     start_daemon "$name" "$log" "$TICKETING_WORKER_BIN"
   wait_ready "$name" 30 test -S "$sock" \
     || step_fail "$name" "$log" "socket $sock did not appear within 30s (or the master exited)"
-  step_ready "$name" "pid $(live_pid "$name"), $TICKETING_WORKERS children, $sock"
+  step_ready "$name" "pid $(live_pid "$name"), $TICKETING_WORKERS children x $TICKETING_THREADS threads, $sock"
 }
 
 workers_up() {
@@ -85,25 +85,26 @@ db_max_connections() {
   echo "$value"
 }
 
-# Refuses a pools x children that would need more MySQL connections than the server allows:
-# the children past the limit would answer every request 503.
-# A running pool is counted by its actual children (it may have started with another
-# TICKETING_WORKERS), a new one as TICKETING_WORKERS + 1.
+# Refuses a pools x children x threads that would need more MySQL connections than the server
+# allows: the threads past the limit would answer every request 503.
+# A running pool is counted by the threads of its actual children (it may have started with
+# another shape; each request thread and the housekeeper hold one connection), a new one as
+# TICKETING_WORKERS x TICKETING_THREADS + 1.
 workers_check_connection_budget() { # pools
-  local pools="$1" per_pool=$((TICKETING_WORKERS + 1)) max pool_conns=0 i pid need
+  local pools="$1" per_pool=$((TICKETING_WORKERS * TICKETING_THREADS + 1)) max pool_conns=0 i pid need
   max="$(db_max_connections)"
   for ((i = 1; i <= pools; i++)); do
     if pid="$(live_pid "worker-$i" 2>/dev/null)"; then
-      pool_conns=$((pool_conns + $(pgrep -c -P "$pid" || true)))
+      pool_conns=$((pool_conns + $(ps -o nlwp= --ppid "$pid" | awk '{n += $1} END {print n + 0}')))
     else
       pool_conns=$((pool_conns + per_pool))
     fi
   done
   need=$((pool_conns + DB_CONNECTIONS_RESERVED))
-  ((need <= max)) || die "$pools pools of $TICKETING_WORKERS children + 1 housekeeper need" \
+  ((need <= max)) || die "$pools pools of $TICKETING_WORKERS children x $TICKETING_THREADS threads + 1 housekeeper need" \
     "$pool_conns MySQL connections, plus $DB_CONNECTIONS_RESERVED reserved: $need, more than" \
     "max_connections=$max of the database at $TICKETING_DB_HOST:$TICKETING_DB_PORT." \
-    "Use fewer pools (TICKETING_POOLS) or children (TICKETING_WORKERS)"
+    "Use fewer pools (TICKETING_POOLS), children (TICKETING_WORKERS) or threads (TICKETING_THREADS)"
 }
 
 # Pools above TICKETING_POOLS, after nginx stopped sending them requests.

@@ -29,12 +29,18 @@ db_settings_defaults
 : "${TICKETING_HTTP_PORT:=8080}"
 : "${TICKETING_REDIS_HOST:=127.0.0.1}"
 : "${TICKETING_REDIS_PORT:=6380}"
+# The workers talk to Redis over its unix socket (cheaper per call than TCP); tools use the port.
+: "${TICKETING_REDIS_SOCKET:=$STACK/run/redis.sock}"
 : "${TICKETING_KAFKA_PORT:=9092}"
 : "${TICKETING_KAFKA_CONTROLLER_PORT:=9093}"
 : "${TICKETING_KAFKA_TOPIC:=payment-events}"
 : "${TICKETING_KAFKA_PARTITIONS:=6}"
 : "${TICKETING_POOLS:=1}"
-: "${TICKETING_WORKERS:=4}"
+# One child of 8 request threads per pool: all threads share the child's kept FastCGI
+# connections, so no request waits behind a busy thread while another is idle
+# (docs/architecture.md, "Process model"). More pools give process isolation.
+: "${TICKETING_WORKERS:=1}"
+: "${TICKETING_THREADS:=8}"
 : "${TICKETING_JWT_SECRET:=local-dev-secret-change-me}"
 : "${TICKETING_HOLD_TTL_SECONDS:=300}"
 : "${TICKETING_QUEUE_ADMIT_PER_SEC:=100}"

@@ -90,7 +90,7 @@ def restarts(stack: Stack, pool: int) -> float:
     return pool_metrics(stack, pool).value("ticketing_worker_restarts_total") or 0
 
 
-def test_a_killed_worker_child_is_respawned_and_costs_at_most_its_request(
+def test_a_killed_worker_child_is_respawned_and_costs_at_most_its_requests_in_flight(
         client: Client, stack: Stack) -> None:
     kills = 3
     master = stack.pid_of(f"worker-{POOL}")
@@ -108,7 +108,7 @@ def test_a_killed_worker_child_is_respawned_and_costs_at_most_its_request(
         load.wait_for(200)
         for _ in range(kills):
             before = server_children(stack, POOL)
-            assert len(before) == int(stack.env.get("TICKETING_WORKERS", "4"))
+            assert len(before) == int(stack.env.get("TICKETING_WORKERS", "1"))
             victim = sorted(before)[len(killed) % len(before)]
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
@@ -120,8 +120,11 @@ def test_a_killed_worker_child_is_respawned_and_costs_at_most_its_request(
             assert len(replaced - before) == 1
             load.wait_for(200)
         assert stack.pid_of(f"worker-{POOL}") == master, "the master itself must survive"
+    # A child serves one request per thread at a time: a kill loses at most those.
+    threads = int(stack.env.get("TICKETING_THREADS", "1"))
     failures = load.failures()
-    assert len(failures) <= kills, f"{len(failures)} failed of {len(load.results)}: {failures[:5]}"
+    assert len(failures) <= kills * threads, \
+        f"{len(failures)} failed of {len(load.results)}: {failures[:5]}"
     assert len(load.results) >= 800
     wait_until(lambda: restarts(stack, POOL) >= restarts_before + kills, 5, 0.05,
                "ticketing_worker_restarts_total to count the kills")

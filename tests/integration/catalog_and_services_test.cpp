@@ -93,7 +93,8 @@ class AllowAll final : public AdmissionGate {
 
 class ServicesTest : public IntegrationTest {
  protected:
-  RedisClient redis_{config_.redis_host, config_.redis_port, config_.redis_timeout_ms,
+  RedisClient redis_{config_.redis_host, config_.redis_port, config_.redis_socket,
+                     config_.redis_timeout_ms,
                      config_.redis_retry_after_ms, &metrics_};
   MySqlPaymentStore payments_{*db_};
   MySqlCatalogStore catalog_store_{*db_};

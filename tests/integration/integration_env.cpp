@@ -1,11 +1,16 @@
 // Data reset and SQL helpers of the integration tests.
 #include "tests/integration/integration_env.hpp"
 
+#include <csignal>
 #include <cstdlib>
 #include <thread>
 
 namespace ticketing::testing {
 namespace {
+
+// As in the worker's main: a server that closes a connection (CLIENT KILL over the unix
+// socket) yields EPIPE, not the death of the test process.
+const bool kSigpipeIgnored = [] { return std::signal(SIGPIPE, SIG_IGN) != SIG_ERR; }();
 
 // Children before parents, so the order also suits foreign keys should they ever be added.
 constexpr const char* kResetStatements[] = {
@@ -64,7 +69,7 @@ void ResetData(MySqlSession& db) {
 }
 
 void FlushRedis(const Config& config) {
-  RedisClient redis(config.redis_host, config.redis_port, 1000, 10, nullptr);
+  RedisClient redis(config.redis_host, config.redis_port, config.redis_socket, 1000, 10, nullptr);
   ASSERT_TRUE(redis.Command({"FLUSHDB"})) << "FLUSHDB on " << config.redis_host << ":"
                                           << config.redis_port << " failed";
 }

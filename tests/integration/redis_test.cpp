@@ -17,7 +17,7 @@ using std::chrono::steady_clock;
 
 TEST(RedisClientDownTest, ClosedPortFailsFastOnEveryCall) {
   Metrics metrics = Metrics::CreateLocal();
-  RedisClient redis("127.0.0.1", 1, 200, 500, &metrics);
+  RedisClient redis("127.0.0.1", 1, "", 200, 500, &metrics);
   for (int i = 0; i < 50; ++i) {
     const auto started = steady_clock::now();
     EXPECT_EQ(redis.Command({"GET", "k"}), nullptr);
@@ -30,7 +30,7 @@ TEST(RedisClientDownTest, ClosedPortFailsFastOnEveryCall) {
 }
 
 TEST(RedisClientDownTest, CacheOverDeadRedisIsAMiss) {
-  RedisClient redis("127.0.0.1", 1, 200, 500, nullptr);
+  RedisClient redis("127.0.0.1", 1, "", 200, 500, nullptr);
   RedisBalanceCache cache(redis, 60);
   const auto started = steady_clock::now();
   EXPECT_FALSE(cache.Get(7).has_value());
@@ -48,7 +48,7 @@ class RedisTest : public ::testing::Test {
     FlushRedis(config_);
   }
   std::unique_ptr<RedisClient> Client(int retry_after_ms = 100) {
-    return std::make_unique<RedisClient>(config_.redis_host, config_.redis_port, 500,
+    return std::make_unique<RedisClient>(config_.redis_host, config_.redis_port, config_.redis_socket, 500,
                                          retry_after_ms, &metrics_);
   }
   // Makes Redis hold every write for longer than a client's 500 ms timeout, as a stalled or

@@ -73,6 +73,21 @@ TEST(HmacSha256Test, EmptyKeyAndDataWork) {
   EXPECT_EQ(HmacSha256("k", "d").size(), 32u);
 }
 
+// Keyed contexts are kept and re-used per key (a handful per thread): the same key again, and
+// more keys than are kept, must still give the RFC's MACs.
+TEST(HmacSha256Test, ReusedAndEvictedKeysGiveTheSameMacs) {
+  const std::string expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(Hex(HmacSha256("Jefe", "what do ya want for nothing?")), expected);
+    for (int k = 0; k < 6; ++k) {
+      EXPECT_EQ(HmacSha256("other key " + std::to_string(k), "x").size(), 32u);
+    }
+    EXPECT_EQ(Hex(HmacSha256("Jefe", "what do ya want for nothing?")), expected);
+    EXPECT_EQ(Hex(HmacSha256("", "")),
+              "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+  }
+}
+
 TEST(Base64UrlTest, Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
       {"", ""},         {"f", "Zg"},         {"fo", "Zm8"},         {"foo", "Zm9v"},

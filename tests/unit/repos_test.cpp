@@ -2,6 +2,7 @@
 // MySQL DATETIME(3) -> RFC 3339.
 #include <gtest/gtest.h>
 
+#include "core/clock.hpp"
 #include "workers/repos/mysql_stores.hpp"
 #include "workers/repos/redis_balance_cache.hpp"
 #include "workers/services/reservation_service.hpp"
@@ -51,6 +52,15 @@ TEST(ToRfc3339Test, ConvertsMySqlDatetimes) {
 TEST(ToRfc3339Test, LeavesShortValuesAlone) {
   EXPECT_EQ(ToRfc3339(""), "");
   EXPECT_EQ(ToRfc3339("2026-11-24"), "2026-11-24");
+}
+
+// Log and API timestamps: the date part is cached per second, the milliseconds never are.
+TEST(FormatRfc3339Test, FormatsMillisecondsAcrossSecondBoundaries) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(1795999999007), "2026-11-30T00:53:19.007Z");
+  EXPECT_EQ(FormatRfc3339(1795999999999), "2026-11-30T00:53:19.999Z");
+  EXPECT_EQ(FormatRfc3339(1796000000000), "2026-11-30T00:53:20.000Z");
+  EXPECT_EQ(FormatRfc3339(1795999999450), "2026-11-30T00:53:19.450Z");
 }
 
 }  // namespace

@@ -35,7 +35,11 @@ HttpRequest ReadRequest(FCGX_Request& fcgi, size_t max_body_bytes) {
   size_t length = 0;
   std::from_chars(length_text.data(), length_text.data() + length_text.size(), length);
   if (length > max_body_bytes) {
+    // Read and drop it: the connection stays in use for the next request (fastcgi_keep_conn).
     request.body_too_large = true;
+    char scratch[4096];
+    while (FCGX_GetStr(scratch, sizeof scratch, fcgi.in) > 0) {
+    }
     return request;
   }
   request.body.resize(length);

@@ -70,6 +70,7 @@ void Master::Spawn(Slot& slot) {
     } catch (const std::exception& e) {
       Log(LogLevel::kError, "child failed").Str("detail", e.what());
     }
+    FlushLog();
     _exit(code);
   }
   slot.pid = pid;

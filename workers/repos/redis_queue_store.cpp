@@ -2,8 +2,9 @@
 //   q:{c}:seq       entry numbers             q:{c}:entry     user -> current entry number
 //   q:{c}:waiting   zset user by entry number q:{c}:seen      zset user by last poll (ms)
 //   q:{c}:active    zset user by session end  q:{c}:deadline  user -> hard session deadline
-//   q:{c}:tick      the inlet's token bucket  q:{c}:admits:S  admissions during second S
-//   q:{c}:first     when admissions began (kept while they go on)
+//   q:{c}:inlet     hash: tick (token bucket), swept (last sweep, ms), rate (cached measured
+//                   inlet), first/last_admit (the current run of admissions)
+//   q:{c}:admits:S  admissions during second S
 //   q:{c}:config    optional operator override: admit_per_sec, max_active
 #include "workers/repos/redis_queue_store.hpp"
 
@@ -25,63 +26,85 @@ local override = redis.call('HMGET', p .. 'config', 'admit_per_sec', 'max_active
 if tonumber(override[1]) and tonumber(override[1]) >= 1 then rate = tonumber(override[1]) end
 if tonumber(override[2]) and tonumber(override[2]) >= 0 then max_active = tonumber(override[2]) end
 
+-- The inlet's state, one hash read once per call: tick (the token bucket), swept (last sweep),
+-- rate ("second:admissions per second x1000"), first and last_admit (when the current run of
+-- admissions began and last admitted).
+local inlet_key = p .. 'inlet'
+local inlet = redis.call('HMGET', inlet_key, 'tick', 'swept', 'rate', 'first', 'last_admit')
+
 -- Ended sessions free their slots; entries nobody polls leave the line; then the inlet admits
 -- up to `rate` per second (at most one second banked) while active sessions stay under the cap.
+-- Most calls find the bucket empty and do nothing more; the sweeps run only when an admission
+-- is possible, and at most every 100 ms.
 local function admit()
-  for _, u in ipairs(redis.call('ZRANGEBYSCORE', p .. 'active', '-inf', now, 'LIMIT', 0, 1000)) do
-    redis.call('ZREM', p .. 'active', u)
-    redis.call('HDEL', p .. 'deadline', u)
-  end
-  for _, u in ipairs(redis.call('ZRANGEBYSCORE', p .. 'seen', '-inf', now - idle, 'LIMIT', 0, 1000)) do
-    redis.call('ZREM', p .. 'seen', u)
-    redis.call('ZREM', p .. 'waiting', u)
-  end
-  local last = tonumber(redis.call('GET', p .. 'tick') or (now - 1000))
+  local last = tonumber(inlet[1]) or (now - 1000)
   if last < now - 1000 then last = now - 1000 end
   local allowance = math.floor((now - last) * rate / 1000)
   if allowance <= 0 then return end
-  local n = math.min(allowance, max_active - redis.call('ZCARD', p .. 'active'))
-  local admitted = 0
-  if n > 0 then
-    local popped = redis.call('ZPOPMIN', p .. 'waiting', n)
-    for i = 1, #popped, 2 do
-      local u = popped[i]
-      local deadline = now + ttl
-      redis.call('HSET', p .. 'deadline', u, deadline)
-      redis.call('ZADD', p .. 'active', math.min(deadline, now + active_idle), u)
-      redis.call('ZREM', p .. 'seen', u)
-      admitted = admitted + 1
+  if now - (tonumber(inlet[2]) or 0) >= 100 then
+    for _, u in ipairs(redis.call('ZRANGEBYSCORE', p .. 'active', '-inf', now, 'LIMIT', 0, 1000)) do
+      redis.call('ZREM', p .. 'active', u)
+      redis.call('HDEL', p .. 'deadline', u)
     end
+    for _, u in ipairs(redis.call('ZRANGEBYSCORE', p .. 'seen', '-inf', now - idle, 'LIMIT', 0, 1000)) do
+      redis.call('ZREM', p .. 'seen', u)
+      redis.call('ZREM', p .. 'waiting', u)
+    end
+    inlet[2] = now
+    redis.call('HSET', inlet_key, 'swept', now)
+    redis.call('PEXPIRE', inlet_key, 60000)
   end
-  if admitted > 0 then
-    local bucket = p .. 'admits:' .. math.floor(now / 1000)
-    redis.call('INCRBY', bucket, admitted)
-    redis.call('PEXPIRE', bucket, 15000)
+  local n = math.min(allowance, max_active - redis.call('ZCARD', p .. 'active'))
+  if n <= 0 then return end
+  local popped = redis.call('ZPOPMIN', p .. 'waiting', n)
+  local admitted = #popped / 2
+  if admitted == 0 then return end
+  for i = 1, #popped, 2 do
+    local u = popped[i]
+    local deadline = now + ttl
+    redis.call('HSET', p .. 'deadline', u, deadline)
+    redis.call('ZADD', p .. 'active', math.min(deadline, now + active_idle), u)
+    redis.call('ZREM', p .. 'seen', u)
   end
+  local bucket = p .. 'admits:' .. math.floor(now / 1000)
+  redis.call('INCRBY', bucket, admitted)
+  redis.call('PEXPIRE', bucket, 15000)
   -- A token bucket holding at most one second: admissions spend it, an empty queue or a full
-  -- house leaves the rest banked (so the next arrival is admitted at once).
-  redis.call('SET', p .. 'tick', tostring(last + admitted * 1000 / rate), 'PX', 60000)
-  if admitted > 0 and redis.call('EXISTS', p .. 'first') == 0 then
-    redis.call('SET', p .. 'first', now, 'PX', 15000)
-  end
-  if admitted > 0 then redis.call('PEXPIRE', p .. 'first', 15000) end
+  -- house leaves the rest banked (so the next arrival is admitted at once). A run of
+  -- admissions begins again after 15 s without one.
+  inlet[1] = last + admitted * 1000 / rate
+  if not tonumber(inlet[4]) or now - (tonumber(inlet[5]) or 0) > 15000 then inlet[4] = now end
+  inlet[5] = now
+  redis.call('HSET', inlet_key, 'tick', tostring(inlet[1]), 'first', inlet[4], 'last_admit', now)
+  redis.call('PEXPIRE', inlet_key, 60000)
 end
 
--- Admissions per second x1000 over the last 10 whole seconds, or over the seconds since
--- admissions began when that is shorter; 0 when nobody was admitted lately.
+-- Admissions per second x1000 over the last 10 whole seconds, or over the seconds since the
+-- current run of admissions began when that is shorter; 0 when nobody was admitted lately.
+-- Computed once per second per concert and read from the inlet hash by every other call.
 local function admit_rate_x1000()
-  local sec, total = math.floor(now / 1000), 0
+  local sec = math.floor(now / 1000)
+  if inlet[3] then
+    local at, value = string.match(inlet[3], '^(%d+):(%d+)$')
+    if tonumber(at) == sec then return tonumber(value) end
+  end
+  local total = 0
   for s = sec - 10, sec - 1 do
     total = total + tonumber(redis.call('GET', p .. 'admits:' .. s) or 0)
   end
-  local first = tonumber(redis.call('GET', p .. 'first') or 0)
+  local first = 0
+  if tonumber(inlet[4]) and now - (tonumber(inlet[5]) or 0) <= 15000 then first = tonumber(inlet[4]) end
   local window = 10
   if first > 0 then window = math.max(1, math.min(10, sec - math.floor(first / 1000))) end
-  return math.floor(total * 1000 / window)
+  local value = math.floor(total * 1000 / window)
+  inlet[3] = sec .. ':' .. value
+  redis.call('HSET', inlet_key, 'rate', inlet[3])
+  redis.call('PEXPIRE', inlet_key, 60000)
+  return value
 end
 
-local function view(created)
-  local e = tonumber(redis.call('HGET', p .. 'entry', user) or 0)
+-- `e`: the user's current entry number (0 when none).
+local function view(e, created)
   local score = redis.call('ZSCORE', p .. 'active', user)
   if score and tonumber(score) > now then
     local deadline = tonumber(redis.call('HGET', p .. 'deadline', user))
@@ -114,14 +137,15 @@ if mode == 'status' and signed_until > now and redis.call('HEXISTS', p .. 'entry
   end
 end
 admit()
+local current = tonumber(redis.call('HGET', p .. 'entry', user) or 0)
 if mode == 'status' then
-  if tonumber(redis.call('HGET', p .. 'entry', user) or 0) ~= entry_arg then
+  if current ~= entry_arg then
     return {2, entry_arg, 0, 0, admit_rate_x1000(), 0, rate}
   end
-  return view(0)
+  return view(current, 0)
 end
-if redis.call('HEXISTS', p .. 'entry', user) == 1 then
-  local v = view(0)
+if current > 0 then
+  local v = view(current, 0)
   if v[1] ~= 2 then return v end
 end
 local number = redis.call('INCR', p .. 'seq')
@@ -129,7 +153,7 @@ redis.call('HSET', p .. 'entry', user, number)
 redis.call('ZADD', p .. 'waiting', number, user)
 redis.call('ZADD', p .. 'seen', now, user)
 admit()
-return view(1)
+return view(number, 1)
 )lua";
 
 int64_t Element(const redisReply& reply, size_t i) {

@@ -49,8 +49,8 @@ QueueService::QueueService(const Config& config, QueueStore& store, CatalogServi
                 int64_t{config.queue_active_ttl_seconds} * 1000,
                 int64_t{config.queue_idle_seconds} * 1000} {}
 
-HttpResponse QueueService::Render(int status, const QueueClaims& claims,
-                                  const QueueView& view) const {
+HttpResponse QueueService::Render(int status, const QueueClaims& claims, const QueueView& view,
+                                  std::string_view unchanged_token) const {
   const int64_t wait =
       view.status == QueueStatus::kWaiting
           ? EstimateWaitSeconds(view.position, view.admit_rate_x1000,
@@ -58,7 +58,7 @@ HttpResponse QueueService::Render(int status, const QueueClaims& claims,
           : 0;
   JsonBuilder json;
   json.Begin()
-      .Str("token", codec_.Issue(claims))
+      .Str("token", unchanged_token.empty() ? codec_.Issue(claims) : std::string(unchanged_token))
       .Int("concertId", claims.concert_id)
       .Str("status", StatusName(view.status))
       .Int("position", view.position)
@@ -103,8 +103,13 @@ HttpResponse QueueService::Status(const HttpRequest& request, int64_t user_id) {
     return Render(200, claims, QueueView{QueueStatus::kActive, claims.entry, 0,
                                          claims.active_until_ms, 0, false, 0});
   }
-  claims.active_until_ms = view->status == QueueStatus::kActive ? view->active_until_ms : 0;
-  return Render(200, claims, *view);
+  const int64_t active_until =
+      view->status == QueueStatus::kActive ? view->active_until_ms : 0;
+  // Same claims, same token (Issue is deterministic and only its own output verifies): the
+  // presented token is handed back instead of being signed again.
+  const bool unchanged = active_until == claims.active_until_ms;
+  claims.active_until_ms = active_until;
+  return Render(200, claims, *view, unchanged ? std::string_view(request.queue_token) : "");
 }
 
 void QueueService::RequireActive(const HttpRequest& request, int64_t user_id,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 
 #include "core/config.hpp"
 #include "workers/http/http.hpp"
@@ -30,7 +31,9 @@ class QueueService final : public AdmissionGate, public PaymentListener {
 
  private:
   QueueClaims RequireToken(const HttpRequest& request, int64_t user_id) const;
-  HttpResponse Render(int status, const QueueClaims& claims, const QueueView& view) const;
+  // `unchanged_token`: the request's token when it already carries exactly `claims`.
+  HttpResponse Render(int status, const QueueClaims& claims, const QueueView& view,
+                      std::string_view unchanged_token = {}) const;
 
   const Config& config_;
   QueueStore& store_;
