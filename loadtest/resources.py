@@ -6,6 +6,11 @@
       application cgroup's throttling and memory when loadtest/resources.py limit set one.
   resources.py limit --stack DIR --cpus N --memory-mb M     cgroup v1 caps on nginx + workers
   resources.py unlimit --stack DIR                          undo: processes back, cgroup gone
+  resources.py pool --stack DIR --pool N --memory-mb M      (re)start worker pool N inside a new memory
+      cgroup capped at M MB, so every page the pool ever touches is charged to it (what `limit`
+      cannot do here: the kernel refuses memory.move_charge_at_immigrate, so moving a running
+      pool leaves its pages charged to the old cgroup). The OOM drill of docs/runbook.md §3.
+  resources.py unpool --stack DIR --pool N                  restart pool N outside it, cgroup gone
 """
 import argparse, glob, json, os, signal, sys, time
 
@@ -224,9 +229,70 @@ def unlimit(args):
     print('application tier limits removed')
 
 
+def pool_state(stack, n):
+    return os.path.join(stack, 'run', f'loadtest-pool-{n}-cgroup.json')
+
+
+def pool(args):
+    parent = cgroup_dir('memory')
+    if parent and os.path.basename(parent).startswith('ticketing-pool-'):
+        parent = os.path.dirname(parent)
+    if not parent or not os.access(parent, os.W_OK):
+        sys.exit(f'cgroup v1 memory controller not writable here ({parent}): cannot cap a pool')
+    d = os.path.join(parent, f'ticketing-pool-{args.pool}')
+    os.makedirs(d, exist_ok=True)
+    write_cg(d, 'memory.limit_in_bytes', args.memory_mb * 1024 * 1024)
+    with open(pool_state(args.stack, args.pool), 'w') as f:
+        json.dump({'dir': d, 'parent': parent}, f)
+    stack_cmd = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts', 'stack')
+    pid = os.fork()
+    if pid == 0:  # this process joins the cgroup first, then becomes the restart: the new
+        write_cg(d, 'cgroup.procs', os.getpid())  # master and its children are born inside
+        os.environ['TICKETING_STACK_DIR'] = args.stack
+        os.execv(stack_cmd, [stack_cmd, 'restart', f'worker-{args.pool}'])
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f'scripts/stack restart worker-{args.pool} failed')
+    procs = open(os.path.join(d, 'cgroup.procs')).read().split()
+    print(f'pool {args.pool} restarted inside {d}: {len(procs)} processes, limit {args.memory_mb} MB, '
+          f'usage {read_int(os.path.join(d, "memory.usage_in_bytes")) / 1e6:.1f} MB, failcnt {read_int(os.path.join(d, "memory.failcnt"))}')
+
+
+def unpool(args):
+    try:
+        with open(pool_state(args.stack, args.pool)) as f:
+            st = json.load(f)
+    except OSError:
+        sys.exit(f'no {pool_state(args.stack, args.pool)}: pool {args.pool} is not in a cgroup of ours')
+    if cgroup_dir('memory') == st['dir']:
+        sys.exit('run unpool from outside the pool cgroup')
+    stack_cmd = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'scripts', 'stack')
+    env = dict(os.environ, TICKETING_STACK_DIR=args.stack)
+    if os.spawnve(os.P_WAIT, stack_cmd, [stack_cmd, 'restart', f'worker-{args.pool}'], env) != 0:
+        sys.exit(f'scripts/stack restart worker-{args.pool} failed: the cgroup {st["dir"]} is kept')
+    for _ in range(50):
+        left = open(os.path.join(st['dir'], 'cgroup.procs')).read().split()
+        for p in left:  # stragglers (none expected): back to the parent
+            try:
+                with open(os.path.join(st['parent'], 'cgroup.procs'), 'w') as f:
+                    f.write(p)
+            except OSError:
+                pass
+        try:
+            os.rmdir(st['dir'])
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit(f'could not remove {st["dir"]}')
+    os.remove(pool_state(args.stack, args.pool))
+    print(f'pool {args.pool} restarted outside the cgroup; {st["dir"]} removed')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('cmd', choices=['sample', 'limit', 'unlimit'])
+    ap.add_argument('cmd', choices=['sample', 'limit', 'unlimit', 'pool', 'unpool'])
+    ap.add_argument('--pool', type=int, default=1)
     ap.add_argument('--stack', required=True)
     ap.add_argument('--out')
     ap.add_argument('--interval', type=float, default=1.0)
@@ -234,7 +300,7 @@ def main():
     ap.add_argument('--cpus', type=float, default=1)
     ap.add_argument('--memory-mb', type=int, default=512)
     args = ap.parse_args()
-    {'sample': sample, 'limit': limit, 'unlimit': unlimit}[args.cmd](args)
+    {'sample': sample, 'limit': limit, 'unlimit': unlimit, 'pool': pool, 'unpool': unpool}[args.cmd](args)
 
 
 if __name__ == '__main__':

@@ -10,9 +10,12 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { register } from 'node:module';
 import { Registry, NormalizeThresholds, EvalThreshold, ParseDuration } from '../lib/metrics.mjs';
 import { NormalizeScenarios, ArrivalsUntil, DueTime, RateAt, VUsAt } from '../lib/executors.mjs';
 import { BuildSummary, TextSummary } from '../lib/summary.mjs';
+import { LocalVU } from '../lib/local-vu.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const shimRoot = path.resolve(here, '..');
@@ -53,9 +56,34 @@ function StageScript(script) {
   fs.mkdirSync(path.join(tmp, 'node_modules'));
   fs.symlinkSync(path.join(shimRoot, 'k6'), path.join(tmp, 'node_modules', 'k6'), 'dir');
   process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
-  return pathToFileURL(path.join(tmp, path.basename(abs))).href;
+  return { tmp, url: pathToFileURL(path.join(tmp, path.basename(abs))).href };
 }
-const scriptUrl = StageScript(args.script);
+const staged = StageScript(args.script);
+const scriptUrl = staged.url;
+
+// VU mode. "local" (default): every VU in this thread, the staged script rewritten so its
+// blocking calls are awaited (lib/transform.mjs); a VU then costs a module instance, not a
+// thread. "threads": one worker thread per VU, the script untouched (the fallback when the
+// rewrite finds something it cannot keep the meaning of). K6_SHIM_VU_MODE=threads forces it.
+function ChooseMode() {
+  if ((env.K6_SHIM_VU_MODE || 'local') === 'threads') return 'threads';
+  let res;
+  try {
+    res = JSON.parse(execFileSync(process.execPath, [path.join(shimRoot, 'lib', 'transform.mjs'), staged.tmp], { encoding: 'utf8' }));
+  } catch (e) {
+    log(`script rewrite failed (${String(e.message).split('\n')[0]}): one thread per VU`);
+    return 'threads';
+  }
+  if (!res.ok) {
+    log(`the script needs one thread per VU: ${res.unsupported.join('; ')}`);
+    return 'threads';
+  }
+  register(pathToFileURL(path.join(shimRoot, 'lib', 'esm-hooks.mjs')), {
+    data: { roots: [pathToFileURL(staged.tmp).href + '/', pathToFileURL(path.join(shimRoot, 'k6')).href + '/', pathToFileURL(fs.realpathSync(path.join(shimRoot, 'k6'))).href + '/'] },
+  });
+  return 'local';
+}
+const mode = ChooseMode();
 
 // ---- shared state ---------------------------------------------------------------------------
 const testStart = Date.now();
@@ -82,7 +110,10 @@ function FlushIO() {
 }
 
 function IngestHttp(batch) {
-  for (const [t, tags, tm, failed, bytesIn, bytesOut] of batch) {
+  for (const record of batch) IngestRecord(record);
+}
+function IngestRecord([t, tags, tm, failed, bytesIn, bytesOut]) {
+  {
     reg.add('http_reqs', 'counter', 1, tags, t);
     reg.add('http_req_duration', 'trend', tm.duration, tags, t);
     reg.add('http_req_waiting', 'trend', tm.waiting, tags);
@@ -104,7 +135,24 @@ function IngestSamples(samples) {
   }
 }
 
+const localHost = {
+  scriptUrl, env, counters, ctl, scenarioIndex, testStart,
+  get options() { return options; },
+  http: (record) => IngestRecord(record),
+  sample: (name, type, value, tags, t, isTime) => reg.add(name, type, value, tags, t, isTime),
+  check: (group, name, ok, tags, t) => reg.addCheck(group || '', name, ok, t),
+};
+
 function SpawnVU(id, sc) {
+  if (mode === 'local') {
+    return new Promise((resolve) => {
+      let vu;
+      const worker = new LocalVU(id, { ...localHost, options, onMessage: (m) => OnVuMessage(vu, m, resolve) });
+      vu = { id, worker, sc, busy: false, slot: id };
+      vus[id] = vu;
+      worker.init();
+    });
+  }
   return new Promise((resolve, reject) => {
     const io = ioThreads[id % ioThreads.length];
     const { port1, port2 } = new MessageChannel();
@@ -245,7 +293,7 @@ function SampleSelf() {
   lastCpu = cpu; lastWall = wall;
   const elu = performance.eventLoopUtilization(lastElu); lastElu = performance.eventLoopUtilization();
   const io = ioThreads.map((w, i) => { const e = w.performance.eventLoopUtilization(lastIoElu[i]); lastIoElu[i] = w.performance.eventLoopUtilization(); return e.utilization; });
-  return { cpuPct: pct, eluMain: elu.utilization, eluIo: io };
+  return { cpuPct: pct, eluMain: elu.utilization, eluIo: io, rssMb: Math.round(process.memoryUsage.rss() / 1e6) };
 }
 
 function Tick(progressEvery) {
@@ -266,12 +314,12 @@ function Tick(progressEvery) {
   reg.add('shim_loadgen_cpu_percent', 'trend', self.cpuPct, {});
   reg.seconds.delete(sec - 5);
   if (self.eluIo.some((u) => u > 0.9) || self.eluMain > 0.9) {
-    if (!Tick.warned) { Tick.warned = true; log(`WARNING: the load generator is saturated (event-loop use main ${self.eluMain.toFixed(2)}, io ${self.eluIo.map((x) => x.toFixed(2)).join('/')}): raise K6_SHIM_IO_THREADS or give it more CPU; latencies now include generator delay`); }
+    if (!Tick.warned) { Tick.warned = true; log(`WARNING: the load generator is saturated (event-loop use main ${self.eluMain.toFixed(2)}${self.eluIo.length ? `, io ${self.eluIo.map((x) => x.toFixed(2)).join('/')}` : ''}): ${mode === 'threads' ? 'raise K6_SHIM_IO_THREADS or ' : ''}give it more CPU; latencies now include generator delay`); }
     reg.add('shim_loadgen_saturated_seconds', 'counter', 1, {});
   }
   if (!args.quiet && progressEvery > 0 && Math.round(point.elapsed) % progressEvery === 0) {
     const tgt = active.map((sc) => `${sc.name} ${sc.kind === 'arrival' ? `${point.target[sc.name].toFixed(0)} it/s` : `${point.target[sc.name]} VUs`}`).join(', ') || '-';
-    process.stderr.write(`[k6-shim ${String(Math.round(point.elapsed)).padStart(4)}s] ${tgt} | ${point.reqs} req/s p95 ${point.p95.toFixed(1)}ms p99 ${point.p99.toFixed(1)}ms failed ${point.failed} | VUs busy ${busy}/${point.vusAllocated} dropped ${point.dropped} | loadgen CPU ${self.cpuPct.toFixed(0)}% ELU main ${self.eluMain.toFixed(2)} io ${self.eluIo.map((x) => x.toFixed(2)).join('/')}\n`);
+    process.stderr.write(`[k6-shim ${String(Math.round(point.elapsed)).padStart(4)}s] ${tgt} | ${point.reqs} req/s p95 ${point.p95.toFixed(1)}ms p99 ${point.p99.toFixed(1)}ms failed ${point.failed} | VUs busy ${busy}/${point.vusAllocated} dropped ${point.dropped} | loadgen CPU ${self.cpuPct.toFixed(0)}% RSS ${self.rssMb} MB ELU main ${self.eluMain.toFixed(2)}${self.eluIo.length ? ` io ${self.eluIo.map((x) => x.toFixed(2)).join('/')}` : ''}\n`);
   }
 }
 
@@ -288,7 +336,7 @@ function CheckAbortThresholds() {
 // ---- main -----------------------------------------------------------------------------------
 async function Main() {
   const nIo = Number(env.K6_SHIM_IO_THREADS || 0);
-  StartIO(1);
+  if (mode === 'threads') StartIO(1);
   reg = new Registry([]);
   const vu0 = await SpawnVU(0, null);
   options = vu0.options || {};
@@ -302,8 +350,8 @@ async function Main() {
   }
   const totalMax = scenarios.reduce((a, sc) => a + sc.maxVUs, 0);
   const wantIo = nIo || (totalMax > 150 ? 2 : 1);
-  if (wantIo > 1) StartIO(wantIo - 1);
-  log(`${scenarios.length} scenario(s): ${scenarios.map((sc) => `${sc.name} (${sc.executor}, ${(sc.durationMs / 1000).toFixed(0)}s, up to ${sc.maxVUs} VUs)`).join(', ')}; ${ioThreads.length} I/O thread(s)`);
+  if (mode === 'threads' && wantIo > 1) StartIO(wantIo - 1);
+  log(`${scenarios.length} scenario(s): ${scenarios.map((sc) => `${sc.name} (${sc.executor}, ${(sc.durationMs / 1000).toFixed(0)}s, up to ${sc.maxVUs} VUs)`).join(', ')}; ${mode === 'local' ? 'all VUs in one thread' : `a thread per VU, ${ioThreads.length} I/O thread(s)`}`);
   const t0 = now();
   const plan = [];
   for (const sc of scenarios) for (let i = 0; i < sc.initialVUs; i++) plan.push({ id: nextVuId++, sc });
@@ -334,7 +382,7 @@ async function Main() {
   await sleep(50);
   for (const th of thresholds) th.result = EvalThreshold(reg, th, runMs / 1000);
   const data = BuildSummary(reg, thresholds, options, runMs, setup.result);
-  data.shim = { aborted, iterationErrors: iterErrors, teardownError: teardown.error, ioThreads: ioThreads.length, vus: vus.filter(Boolean).length - 1 };
+  data.shim = { aborted, iterationErrors: iterErrors, teardownError: teardown.error, vuMode: mode, ioThreads: ioThreads.length, vus: vus.filter(Boolean).length - 1 };
   if (args.timeseries) fs.writeFileSync(args.timeseries, JSON.stringify({ testStart, runStart, scenarios: scenarios.map(({ pool, onDone, segments, ...s }) => s), series }));
   if (args.summaryExport) fs.writeFileSync(args.summaryExport, JSON.stringify(data, null, 2));
 

@@ -1,5 +1,8 @@
 // k6/execution: what the running VU knows about itself, its scenario and the test.
-const shim = () => globalThis.__k6shim;
+// The VU's context: in one-thread mode this module instance belongs to one VU (?k6vu=N);
+// in thread-per-VU mode the VU thread's global.
+const vuCtx = globalThis.__k6shimVU ? globalThis.__k6shimVU(import.meta.url) : null;
+const shim = () => vuCtx || globalThis.__k6shim;
 
 export default {
   get vu() {

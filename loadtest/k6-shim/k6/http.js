@@ -1,6 +1,9 @@
 // k6/http: synchronous requests as k6 scripts see them. The VU thread blocks while the shim's
 // I/O thread runs the request on this VU's own keep-alive connection and times it.
-const shim = () => globalThis.__k6shim;
+// The VU's context: in one-thread mode this module instance belongs to one VU (?k6vu=N);
+// in thread-per-VU mode the VU thread's global.
+const vuCtx = globalThis.__k6shimVU ? globalThis.__k6shimVU(import.meta.url) : null;
+const shim = () => vuCtx || globalThis.__k6shim;
 
 let defaultCallback = null; // null: k6's default, 200-399 are expected
 
@@ -55,7 +58,9 @@ export function request(method, url, body, params = {}) {
   const req = { method: method.toUpperCase(), url: String(url), headers, body: encoded,
     timeoutMs: shim().duration(params.timeout || '60s'), tags: params.tags || {},
     expected: cb ? cb.__expectedStatuses : [[200, 399]] };
-  return new Response(shim().request(req), req);
+  const raw = shim().request(req);
+  // One-thread mode: a promise the rewritten script awaits (see lib/transform.mjs).
+  return typeof raw.then === 'function' ? raw.then((r) => new Response(r, req)) : new Response(raw, req);
 }
 
 export const get = (url, params) => request('GET', url, null, params);
@@ -69,10 +74,10 @@ export const options = (url, body, params) => request('OPTIONS', url, body, para
 // Sequential, not parallel: enough for the scripts of this repository, which do not batch.
 export function batch(requests) {
   const one = (r) => (Array.isArray(r) ? request(r[0], r[1], r[2], r[3]) : typeof r === 'string' ? get(r) : request(r.method || 'GET', r.url, r.body, r.params));
-  if (Array.isArray(requests)) return requests.map(one);
-  const out = {};
-  for (const [k, r] of Object.entries(requests)) out[k] = one(r);
-  return out;
+  const entries = Array.isArray(requests) ? requests.map((r, i) => [i, r]) : Object.entries(requests);
+  const out = Array.isArray(requests) ? [] : {};
+  if (!vuCtx) { for (const [k, r] of entries) out[k] = one(r); return out; }
+  return (async () => { for (const [k, r] of entries) out[k] = await one(r); return out; })();
 }
 
 export default { request, get, head, post, put, patch, del, options, batch, expectedStatuses, setResponseCallback };

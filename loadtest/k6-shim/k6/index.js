@@ -1,5 +1,8 @@
 // k6: check, group, sleep, fail - the VU-side half lives in the shim's vu-worker.
-const shim = () => globalThis.__k6shim;
+// The VU's context: in one-thread mode this module instance belongs to one VU (?k6vu=N);
+// in thread-per-VU mode the VU thread's global.
+const vuCtx = globalThis.__k6shimVU ? globalThis.__k6shimVU(import.meta.url) : null;
+const shim = () => vuCtx || globalThis.__k6shim;
 
 export function check(value, sets, tags) {
   let all = true;
@@ -17,7 +20,7 @@ export function group(name, fn) {
 }
 
 export function sleep(seconds) {
-  shim().sleep(seconds);
+  return shim().sleep(seconds); // a promise in one-thread mode
 }
 
 export function fail(message) {

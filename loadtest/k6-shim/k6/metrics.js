@@ -1,5 +1,8 @@
 // k6/metrics: custom metrics; samples go to the shim's aggregator in the main thread.
-const shim = () => globalThis.__k6shim;
+// The VU's context: in one-thread mode this module instance belongs to one VU (?k6vu=N);
+// in thread-per-VU mode the VU thread's global.
+const vuCtx = globalThis.__k6shimVU ? globalThis.__k6shimVU(import.meta.url) : null;
+const shim = () => vuCtx || globalThis.__k6shim;
 
 class Metric {
   constructor(name, type, isTime) {

@@ -1,86 +1,10 @@
-// I/O thread of the k6 shim: runs the blocked VUs' HTTP requests on per-VU keep-alive agents,
-// times them (k6's http_req_* breakdown) and wakes the VU. Timings never include the time a VU
-// spends in JavaScript, only the wire: socket -> request written -> first byte -> last byte.
-import http from 'node:http';
-import https from 'node:https';
+// I/O thread of the k6 shim (thread-per-VU mode): runs the blocked VUs' HTTP requests (see
+// http-client.mjs), times them and wakes the VU. Timings never include the time a VU spends in
+// JavaScript, only the wire.
 import { parentPort } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
+import { Run, Finish } from './http-client.mjs';
 
-const now = () => performance.timeOrigin + performance.now();
-const agents = new Map();
 let batch = [];
-
-function AgentFor(vuId, secure) {
-  const key = `${vuId}:${secure ? 's' : ''}`;
-  let a = agents.get(key);
-  if (!a) {
-    const opts = { keepAlive: true, maxSockets: 1, scheduling: 'lifo' };
-    a = secure ? new https.Agent(opts) : new http.Agent(opts);
-    agents.set(key, a);
-  }
-  return a;
-}
-
-const kErrorCodes = { ECONNREFUSED: 1212, ECONNRESET: 1220, ETIMEDOUT: 1050, EPIPE: 1220, ENOTFOUND: 1101 };
-
-function Expected(status, ranges) {
-  for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true;
-  return false;
-}
-
-function Run(vuId, req, done, retried = false) {
-  const url = new URL(req.url);
-  const secure = url.protocol === 'https:';
-  const body = req.body === undefined ? undefined : Buffer.from(req.body);
-  const headers = { ...req.headers };
-  if (body) headers['Content-Length'] = body.length;
-  const t = { start: now(), sock: 0, connected: 0, sent: 0, first: 0, end: 0 };
-  let newSocket = false, finished = false, bytesIn = 0;
-  const r = (secure ? https : http).request({
-    agent: AgentFor(vuId, secure), method: req.method, hostname: url.hostname, port: url.port,
-    path: url.pathname + url.search, headers,
-  });
-  const timer = setTimeout(() => r.destroy(Object.assign(new Error('request timeout'), { code: 'ETIMEDOUT' })), req.timeoutMs);
-  r.on('socket', (s) => {
-    t.sock = now();
-    if (s.connecting) { newSocket = true; s.once('connect', () => { t.connected = now(); }); } else t.connected = t.sock;
-  });
-  r.on('finish', () => { t.sent = now(); });
-  r.on('response', (res) => {
-    t.first = now();
-    const chunks = [];
-    res.on('data', (c) => { chunks.push(c); bytesIn += c.length; });
-    res.on('end', () => {
-      t.end = now(); clearTimeout(timer); finished = true;
-      done({ status: res.statusCode, statusText: res.statusMessage, headers: res.headers,
-        body: Buffer.concat(chunks).toString('utf8'), bytesIn: bytesIn + 200, bytesOut: (body?.length || 0) + 200, t, newSocket });
-    });
-    res.on('error', (e) => Fail(e));
-  });
-  const Fail = (e) => {
-    if (finished) return;
-    finished = true; clearTimeout(timer);
-    // A kept-alive connection the server closed while idle: retry once on a fresh one (Go's
-    // transport, which k6 uses, does the same for requests not yet answered).
-    if (!retried && r.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) return Run(vuId, req, done, true);
-    t.end = now();
-    done({ status: 0, error: `${e.code || 'error'}: ${e.message}`, errorCode: kErrorCodes[e.code] || 1000, headers: {}, body: '', bytesIn, bytesOut: 0, t, newSocket });
-  };
-  r.on('error', Fail);
-  r.end(body);
-}
-
-function Timings(t, newSocket) {
-  const connected = t.connected || t.sock || t.start;
-  const sent = t.sent || connected;
-  const first = t.first || t.end;
-  const connecting = newSocket ? Math.max(0, connected - t.sock) : 0;
-  const blocked = Math.max(0, (t.sock || t.start) - t.start);
-  const sending = Math.max(0, sent - connected);
-  const waiting = Math.max(0, first - sent);
-  const receiving = Math.max(0, t.end - first);
-  return { blocked, connecting, tls_handshaking: 0, sending, waiting, receiving, duration: sending + waiting + receiving };
-}
 
 parentPort.on('message', (m) => {
   if (m.type !== 'register') return;
@@ -88,12 +12,9 @@ parentPort.on('message', (m) => {
   const f = new Int32Array(flag);
   port.on('message', (req) => {
     Run(vuId, req, (raw) => {
-      const timings = Timings(raw.t, raw.newSocket);
-      const failed = raw.status === 0 || !Expected(raw.status, req.expected);
-      const tags = { ...req.tags, method: req.method, status: String(raw.status), expected_response: String(!failed) };
-      if (!tags.name) tags.name = req.url;
-      batch.push([raw.t.end, tags, timings, failed ? 1 : 0, raw.bytesIn, raw.bytesOut]);
-      port.postMessage({ status: raw.status, statusText: raw.statusText, headers: raw.headers, body: raw.body, error: raw.error, errorCode: raw.errorCode, timings });
+      const [record, response] = Finish(req, raw);
+      batch.push(record);
+      port.postMessage(response);
       Atomics.store(f, 0, 1);
       Atomics.notify(f, 0);
     });
