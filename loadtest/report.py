@@ -182,6 +182,17 @@ def bottleneck(p, at_window=None):
     return rows
 
 
+def machine_busiest(path):
+    """The busiest 10 s of the sum of every sampled component's CPU (% of one core)."""
+    try:
+        totals = [sum(json.loads(line)['cpu'].values()) for line in open(path) if line.strip()]
+    except (OSError, ValueError, KeyError):
+        return None
+    if len(totals) < 10:
+        return None
+    return max(sum(totals[i:i + 10]) / 10 for i in range(len(totals) - 9))
+
+
 def fmt(x, d=1):
     return f'{x:.{d}f}'
 
@@ -261,6 +272,11 @@ def main():
               f"tx retries {stress['delta']['ticketing_tx_retries_total']:.0f}, DB errors {stress['delta']['ticketing_db_errors_total']:.0f} over the run. "
               f"The load generator itself used {fmt(stress['cpu_avg'].get('loadgen', 0), 0)} % of a core on average on the same two cores, "
               'so on this box part of the ceiling is the shared CPU, not the service.', '']
+        busiest = machine_busiest(os.path.join(a.results, 'stress', 'resources.jsonl'))
+        if busiest is not None:
+            L += [f"All measured components together (stack and load generator) reached {fmt(busiest, 0)} % of the "
+                  f"{100 * (os.cpu_count() or 2)} % this machine has (busiest 10 s of the run): past the knee the box itself is "
+                  'full, so a faster load generator would not move it; more cores (or the load generator on another host) would.', '']
     else:
         L += ['Not run.', '']
     L += ['## Recommended spec', '']

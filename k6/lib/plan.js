@@ -14,7 +14,7 @@ export const STAGES = [
   { id: 4, vus: 500, tps: 1000, duration: 180, spec: { cpus: 2, memoryMb: 2048 } },
 ];
 // Stress: flows/s climbs in steps past stage 4 until the SLA breaks (abortOnFail).
-export const STRESS = { startFlowsPerSec: 20, stepFlowsPerSec: 40, steps: 10, stepSeconds: 30, vus: 600, spec: STAGES[3].spec };
+export const STRESS = { startFlowsPerSec: 20, stepFlowsPerSec: 40, steps: 18, stepSeconds: 20, vus: 1200, spec: STAGES[3].spec };
 // Spike: ticket-open - a calm baseline, ten times the flow within seconds, then calm again.
 export const SPIKE = { baseFlowsPerSec: 20, peakFlowsPerSec: 200, baseSeconds: 30, rampSeconds: 5, peakSeconds: 60, vus: 500, spec: STAGES[3].spec };
 
