@@ -34,7 +34,8 @@ HttpResponse Unavailable(const char* what) {
 
 }  // namespace
 
-Services::Services(const Config& cfg, Metrics& m, PendingInvalidations* shared_invalidations)
+Services::Services(const Config& cfg, Metrics& m, PendingInvalidations* shared_invalidations,
+                   SeatMapCache* seat_maps)
     : config(cfg),
       metrics(m),
       db(cfg, &m),
@@ -46,15 +47,17 @@ Services::Services(const Config& cfg, Metrics& m, PendingInvalidations* shared_i
       queue_store(redis),
       catalog_cache(redis, kSharedCatalogTtlMs),
       auth(cfg.jwt_secret),
-      catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms), &catalog_cache),
+      catalog(catalog_store, std::chrono::milliseconds(cfg.catalog_cache_ms), &catalog_cache,
+              seat_maps),
       queue(cfg, queue_store, catalog),
       wallet(cfg, payment_store, balance_cache, m),
       reservations(cfg, payment_store, balance_cache, redis, catalog, queue, m) {
   reservations.set_payment_listener(&queue);
 }
 
-App::App(const Config& config, Metrics& metrics, PendingInvalidations* shared_invalidations)
-    : services_(config, metrics, shared_invalidations) {
+App::App(const Config& config, Metrics& metrics, PendingInvalidations* shared_invalidations,
+         SeatMapCache* seat_maps)
+    : services_(config, metrics, shared_invalidations, seat_maps) {
   RegisterOpsRoutes(router_, services_, router_);
   RegisterCatalogRoutes(router_, services_);
   RegisterWalletRoutes(router_, services_);

@@ -29,7 +29,8 @@ struct RequestContext {
 
 // Everything a handler may use. Built after fork: connections open lazily on first use.
 struct Services {
-  Services(const Config& config, Metrics& metrics, PendingInvalidations* shared_invalidations);
+  Services(const Config& config, Metrics& metrics, PendingInvalidations* shared_invalidations,
+           SeatMapCache* seat_maps = nullptr);
 
   const Config& config;
   Metrics& metrics;
@@ -51,8 +52,9 @@ struct Services {
 class App {
  public:
   // `shared_invalidations`: the pool's set in shared memory (null: a private one).
+  // `seat_maps`: the child's seat-map cache shared by its request threads (null: its own).
   App(const Config& config, Metrics& metrics,
-      PendingInvalidations* shared_invalidations = nullptr);
+      PendingInvalidations* shared_invalidations = nullptr, SeatMapCache* seat_maps = nullptr);
 
   HttpResponse Handle(const HttpRequest& request);
   // Opens the MySQL and Redis connections now (a child calls this right after fork).

@@ -2,6 +2,9 @@
 // money outcomes -> responses, and the catalog cache window (over an in-memory store).
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
 #include <map>
 #include <set>
 #include <rapidjson/document.h>
@@ -222,6 +225,36 @@ TEST(CatalogServiceTest, SeatsMustBelongToTheConcert) {
   EXPECT_FALSE(catalog.SeatsJson(2, 5).has_value());
   EXPECT_FALSE(catalog.SeatsJson(1, 6).has_value());
   EXPECT_EQ(store.seat_reads, 2);
+}
+
+// The request threads of a child share one seat-map cache: what one thread loaded, the others
+// serve, and many threads reading and refreshing it at once see whole maps only.
+TEST(CatalogServiceTest, ThreadsShareOneSeatMapCache) {
+  FakeCatalogStore store_a, store_b;
+  SeatMapCache shared;
+  CatalogService a(store_a, std::chrono::hours(1), nullptr, &shared);
+  CatalogService b(store_b, std::chrono::hours(1), nullptr, &shared);
+  const auto from_a = a.SeatsJson(1, 5);
+  ASSERT_TRUE(from_a.has_value());
+  EXPECT_EQ(b.SeatsJson(1, 5), from_a);
+  EXPECT_FALSE(b.SeatsJson(2, 5).has_value());
+  EXPECT_EQ(store_a.seat_reads, 1);
+  EXPECT_EQ(store_b.seat_reads, 0);
+
+  SeatMapCache racing;
+  std::vector<std::thread> threads;
+  std::atomic<int> whole{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      FakeCatalogStore store;
+      CatalogService catalog(store, std::chrono::milliseconds(0), nullptr, &racing);
+      for (int i = 0; i < 200; ++i) {
+        if (catalog.SeatsJson(1, 5) == from_a) ++whole;
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(whole.load(), 8 * 200);
 }
 
 TEST(CatalogServiceTest, ScheduleOwnerIsLookedUpWithoutTheSeatMap) {

@@ -180,11 +180,12 @@ class Connections {
 // One request thread: its own App (MySQL and Redis connections, caches), serving whatever
 // request of the child's connections comes next. Returns how many it served while draining.
 int RunRequestThread(Connections& connections, const Config& config, Metrics& metrics,
-                     PendingInvalidations& invalidations, std::atomic<bool>& failed) {
+                     PendingInvalidations& invalidations, SeatMapCache& seat_maps,
+                     std::atomic<bool>& failed) {
   MySqlThreadScope mysql_thread;
   BufferLog(true);
   try {
-    App app(config, metrics, &invalidations);
+    App app(config, metrics, &invalidations, &seat_maps);
     app.Warm();
     while (!g_stop_requested && !failed) {
       if (connections.ServeNext(app, -1) < 0) {
@@ -224,17 +225,18 @@ int ServeRequests(int listen_fd, const Config& config, Metrics& metrics,
                   PendingInvalidations& invalidations) {
   Connections connections(listen_fd, static_cast<size_t>(config.max_body_bytes));
   MySqlThreadScope::InitDriver();  // before any thread connects
+  SeatMapCache seat_maps;  // one copy of each rendered seat map per child, not per thread
   std::atomic<bool> failed{false};
   std::atomic<int> drained{0};
   std::vector<std::thread> threads;
   threads.reserve(static_cast<size_t>(config.threads - 1));
   for (int i = 1; i < config.threads; ++i) {
     threads.emplace_back([&] {
-      drained += RunRequestThread(connections, config, metrics, invalidations, failed);
+      drained += RunRequestThread(connections, config, metrics, invalidations, seat_maps, failed);
     });
   }
   Log(LogLevel::kInfo, "worker ready").Int("threads", config.threads);
-  drained += RunRequestThread(connections, config, metrics, invalidations, failed);
+  drained += RunRequestThread(connections, config, metrics, invalidations, seat_maps, failed);
   for (auto& thread : threads) thread.join();
   Log(LogLevel::kInfo, "worker stopped")
       .Int("drained", drained.load())

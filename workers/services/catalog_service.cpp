@@ -89,23 +89,34 @@ void CatalogService::RefreshShared() {
   }
 }
 
-const CatalogService::Entry& CatalogService::Seats(int64_t schedule_id) {
-  const auto now = std::chrono::steady_clock::now();
-  if (!seat_maps_.contains(schedule_id)) Bound(seat_maps_);
-  Entry& entry = seat_maps_[schedule_id];
-  if (entry.expires <= now) {
-    const auto map = store_.FindSeats(schedule_id);
-    entry.json = map ? std::optional<std::string>(RenderSeats(schedule_id, *map)) : std::nullopt;
-    entry.concert_id = map ? map->concert_id : 0;
-    entry.expires = now + window_;
-  }
-  return entry;
+std::optional<SeatMapCache::Entry> SeatMapCache::Get(int64_t schedule_id,
+                                                     std::chrono::steady_clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  const auto found = entries_.find(schedule_id);
+  if (found == entries_.end() || found->second.expires <= now) return std::nullopt;
+  return found->second;
+}
+
+void SeatMapCache::Put(int64_t schedule_id, Entry entry) {
+  std::lock_guard lock(mutex_);
+  if (!entries_.contains(schedule_id)) Bound(entries_);
+  entries_[schedule_id] = std::move(entry);
 }
 
 std::optional<std::string> CatalogService::SeatsJson(int64_t concert_id, int64_t schedule_id) {
-  const Entry& entry = Seats(schedule_id);
-  if (!entry.json || entry.concert_id != concert_id) return std::nullopt;
-  return entry.json;
+  const auto now = std::chrono::steady_clock::now();
+  auto entry = seat_maps_->Get(schedule_id, now);
+  if (!entry) {
+    // Threads that miss together each load once; the last one's copy stays.
+    const auto map = store_.FindSeats(schedule_id);
+    entry = SeatMapCache::Entry{
+        now + window_,
+        map ? std::make_shared<const std::string>(RenderSeats(schedule_id, *map)) : nullptr,
+        map ? map->concert_id : 0};
+    seat_maps_->Put(schedule_id, *entry);
+  }
+  if (!entry->json || entry->concert_id != concert_id) return std::nullopt;
+  return *entry->json;
 }
 
 std::optional<int64_t> CatalogService::ConcertOfSchedule(int64_t schedule_id) {
