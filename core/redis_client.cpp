@@ -1,6 +1,7 @@
 // RedisClient on hiredis' blocking API with socket timeouts.
 #include "core/redis_client.hpp"
 
+#include <atomic>
 #include <cerrno>
 
 #include "core/crypto.hpp"
@@ -25,6 +26,20 @@ RedisClient::RedisClient(std::string host, int port, std::string unix_socket, in
       retry_after_(retry_after_ms),
       metrics_(metrics) {}
 
+namespace {
+
+// When any client of this process last connected (steady clock, ns). A client backing off
+// after a failure tries again at once once a sibling - another request thread of the same
+// worker child - has connected since: Redis is back, and the child's threads recover together
+// instead of each waiting out its own retry window.
+std::atomic<int64_t> g_last_connected_ns{0};
+
+int64_t SteadyNs(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace
+
 RedisClient::~RedisClient() {
   if (context_) redisFree(context_);
 }
@@ -32,7 +47,10 @@ RedisClient::~RedisClient() {
 bool RedisClient::EnsureConnected() {
   if (context_) return true;
   const auto now = std::chrono::steady_clock::now();
-  if (now < next_attempt_) return false;
+  if (now < next_attempt_ &&
+      g_last_connected_ns.load(std::memory_order_relaxed) <= SteadyNs(failed_at_)) {
+    return false;
+  }
   context_ = unix_socket_.empty()
                  ? redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(timeout_ms_))
                  : redisConnectUnixWithTimeout(unix_socket_.c_str(), ToTimeval(timeout_ms_));
@@ -41,6 +59,7 @@ bool RedisClient::EnsureConnected() {
     return false;
   }
   redisSetTimeout(context_, ToTimeval(timeout_ms_));
+  g_last_connected_ns.store(SteadyNs(std::chrono::steady_clock::now()), std::memory_order_relaxed);
   if (unix_socket_.empty()) {
     Log(LogLevel::kInfo, "redis connected").Str("host", host_).Int("port", port_);
   } else {
@@ -54,7 +73,8 @@ void RedisClient::Drop(const char* why) {
   if (metrics_) metrics_->Increment(Counter::kRedisErrors);
   if (context_) redisFree(context_);
   context_ = nullptr;
-  next_attempt_ = std::chrono::steady_clock::now() + retry_after_;
+  failed_at_ = std::chrono::steady_clock::now();
+  next_attempt_ = failed_at_ + retry_after_;
 }
 
 RedisReply RedisClient::SendOnce(const std::vector<std::string_view>& argv) {

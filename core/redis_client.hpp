@@ -30,7 +30,8 @@ class RedisClient {
 
   // Runs one command given as arguments (binary safe). Returns null on any failure: no
   // connection, timeout, or an error reply. After a connection failure every call returns null
-  // at once until retry_after_ms has passed, so a dead Redis costs nothing per request.
+  // at once until retry_after_ms has passed, so a dead Redis costs nothing per request - or
+  // until another client of the process has connected since (Redis is back).
   RedisReply Command(const std::vector<std::string_view>& args);
 
   // Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL when Redis answers
@@ -60,6 +61,7 @@ class RedisClient {
   Metrics* metrics_;
   redisContext* context_ = nullptr;
   std::unordered_map<std::string, std::string> script_shas_;
+  std::chrono::steady_clock::time_point failed_at_{};
   std::chrono::steady_clock::time_point next_attempt_{};
 };
 

@@ -113,6 +113,22 @@ TEST_F(RedisTest, TimeoutBacksOffThenRecovers) {
   EXPECT_FALSE(redis->down());
 }
 
+// The request threads of a worker child each have a client: once one of them has connected
+// after an outage, a sibling still inside its retry window tries at once instead of answering
+// 503 until the window ends.
+TEST_F(RedisTest, BackingOffClientRetriesOnceASiblingHasConnected) {
+  auto backing_off = Client(/*retry_after_ms=*/60000);
+  ASSERT_TRUE(backing_off->Ping());
+  StallWrites(800);
+  EXPECT_EQ(backing_off->Command({"SET", "k", "v"}), nullptr);  // timed out
+  EXPECT_TRUE(backing_off->down());
+  EXPECT_EQ(backing_off->Command({"GET", "k"}), nullptr);  // inside its 60 s window
+  auto sibling = Client();
+  EXPECT_TRUE(WaitUntil([&] { return sibling->Ping(); }, milliseconds(2000)));
+  EXPECT_TRUE(backing_off->Ping());  // long before its own window ends
+  EXPECT_FALSE(backing_off->down());
+}
+
 class BalanceCacheTest : public RedisTest {};
 
 TEST_F(BalanceCacheTest, PutNeverLowersTheVersion) {
