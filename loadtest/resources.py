@@ -167,6 +167,16 @@ def write_cg(d, name, value):
         sys.exit(f'cannot write {value} to {d}/{name}: {e}')
 
 
+def move_procs(src, dst):
+    """Moves every process of cgroup directory `src` to `dst` (one that exits meanwhile is skipped)."""
+    for p in open(os.path.join(src, 'cgroup.procs')).read().split():
+        try:
+            with open(os.path.join(dst, 'cgroup.procs'), 'w') as f:
+                f.write(p)
+        except OSError:
+            pass
+
+
 def limit(args):
     pids = app_pids(args.stack)
     if not pids:
@@ -215,12 +225,7 @@ def unlimit(args):
     except OSError:
         return
     for ctrl, v in made.items():
-        for p in open(os.path.join(v['dir'], 'cgroup.procs')).read().split():
-            try:
-                with open(os.path.join(v['parent'], 'cgroup.procs'), 'w') as f:
-                    f.write(p)
-            except OSError:
-                pass
+        move_procs(v['dir'], v['parent'])
         try:
             os.rmdir(v['dir'])
         except OSError as e:
@@ -271,13 +276,7 @@ def unpool(args):
     if os.spawnve(os.P_WAIT, stack_cmd, [stack_cmd, 'restart', f'worker-{args.pool}'], env) != 0:
         sys.exit(f'scripts/stack restart worker-{args.pool} failed: the cgroup {st["dir"]} is kept')
     for _ in range(50):
-        left = open(os.path.join(st['dir'], 'cgroup.procs')).read().split()
-        for p in left:  # stragglers (none expected): back to the parent
-            try:
-                with open(os.path.join(st['parent'], 'cgroup.procs'), 'w') as f:
-                    f.write(p)
-            except OSError:
-                pass
+        move_procs(st['dir'], st['parent'])  # stragglers (none expected): back to the parent
         try:
             os.rmdir(st['dir'])
             break

@@ -341,33 +341,20 @@ class MemorySharedCatalog final : public SharedCatalogCache {
   std::set<int64_t> wanted;
 };
 
-class CountingCatalogStore final : public CatalogStore {
- public:
-  std::optional<Concert> FindConcert(int64_t id) override {
-    ++reads;
-    if (id != 1) return std::nullopt;
-    return Concert{1, title, {}};
-  }
-  std::optional<SeatMap> FindSeats(int64_t) override { return std::nullopt; }
-  std::optional<int64_t> FindScheduleConcert(int64_t) override { return std::nullopt; }
-  std::string title = "first";
-  int reads = 0;
-};
-
 TEST(SharedCatalogTest, AChildServesWhatAnotherComputedWithoutCounting) {
-  CountingCatalogStore store;
+  FakeCatalogStore store;
   MemorySharedCatalog shared;
   CatalogService first(store, std::chrono::milliseconds(0), &shared);
   CatalogService second(store, std::chrono::milliseconds(0), &shared);
   ASSERT_TRUE(first.ConcertJson(1).has_value());
-  EXPECT_EQ(store.reads, 1);
+  EXPECT_EQ(store.concert_reads, 1);
   EXPECT_EQ(shared.wanted, std::set<int64_t>{1});
   EXPECT_EQ(second.ConcertJson(1), first.ConcertJson(1));
-  EXPECT_EQ(store.reads, 1);  // both answered from the shared entry
+  EXPECT_EQ(store.concert_reads, 1);  // both answered from the shared entry
 }
 
 TEST(SharedCatalogTest, TheHousekeeperRefreshesWantedConcerts) {
-  CountingCatalogStore store;
+  FakeCatalogStore store;
   MemorySharedCatalog shared;
   CatalogService child(store, std::chrono::milliseconds(0), &shared);
   CatalogService housekeeper(store, std::chrono::milliseconds(0), &shared);
@@ -378,7 +365,7 @@ TEST(SharedCatalogTest, TheHousekeeperRefreshesWantedConcerts) {
 }
 
 TEST(SharedCatalogTest, UnknownConcertsAreNotShared) {
-  CountingCatalogStore store;
+  FakeCatalogStore store;
   MemorySharedCatalog shared;
   CatalogService child(store, std::chrono::milliseconds(0), &shared);
   EXPECT_FALSE(child.ConcertJson(2).has_value());
