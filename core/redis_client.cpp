@@ -1,6 +1,7 @@
 // RedisClient on hiredis' blocking API with socket timeouts.
 #include "core/redis_client.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -46,8 +47,8 @@ RedisClient::~RedisClient() {
 
 bool RedisClient::EnsureConnected() {
   if (context_) return true;
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_attempt_ &&
+  const auto started = std::chrono::steady_clock::now();
+  if (started < next_attempt_ &&
       g_last_connected_ns.load(std::memory_order_relaxed) <= SteadyNs(failed_at_)) {
     return false;
   }
@@ -55,7 +56,7 @@ bool RedisClient::EnsureConnected() {
                  ? redisConnectWithTimeout(host_.c_str(), port_, ToTimeval(timeout_ms_))
                  : redisConnectUnixWithTimeout(unix_socket_.c_str(), ToTimeval(timeout_ms_));
   if (context_ == nullptr || context_->err != 0) {
-    Drop(context_ ? context_->errstr : "allocation failed");
+    Drop(context_ ? context_->errstr : "allocation failed", std::chrono::steady_clock::now() - started);
     return false;
   }
   redisSetTimeout(context_, ToTimeval(timeout_ms_));
@@ -68,13 +69,29 @@ bool RedisClient::EnsureConnected() {
   return true;
 }
 
-void RedisClient::Drop(const char* why) {
-  Log(LogLevel::kWarn, "redis unavailable").Str("detail", why);
+void RedisClient::Drop(const char* why, std::chrono::steady_clock::duration cost) {
   if (metrics_) metrics_->Increment(Counter::kRedisErrors);
+  const std::string detail(why);  // `why` may point into the context freed here
   if (context_) redisFree(context_);
   context_ = nullptr;
   failed_at_ = std::chrono::steady_clock::now();
-  next_attempt_ = failed_at_ + retry_after_;
+  // A failure that cost a timeout opens a retry window: no request waits on a hanging Redis
+  // again until it ends. One that cost next to nothing (connection refused: Redis is stopped
+  // or restarting) does not: the next request tries again, so a restarted Redis is used from
+  // its first second, by every thread of every child.
+  const bool slow = cost >= std::min<std::chrono::steady_clock::duration>(
+                                retry_after_, std::chrono::milliseconds(timeout_ms_) / 2);
+  next_attempt_ = slow ? failed_at_ + retry_after_ : failed_at_;
+  // At most one line per retry window, with the count of failures it stands for.
+  ++unlogged_failures_;
+  if (failed_at_ - logged_at_ >= retry_after_ || slow) {
+    Log(LogLevel::kWarn, "redis unavailable")
+        .Str("detail", detail)
+        .Int("failures", unlogged_failures_)
+        .Str("retry", slow ? "after window" : "next request");
+    unlogged_failures_ = 0;
+    logged_at_ = failed_at_;
+  }
 }
 
 RedisReply RedisClient::SendOnce(const std::vector<std::string_view>& argv) {
@@ -92,6 +109,7 @@ RedisReply RedisClient::SendOnce(const std::vector<std::string_view>& argv) {
 
 RedisReply RedisClient::Send(const std::vector<std::string_view>& argv) {
   if (!EnsureConnected()) return nullptr;
+  auto started = std::chrono::steady_clock::now();
   RedisReply reply = SendOnce(argv);
   const bool closed_by_peer =
       context_->err == REDIS_ERR_EOF ||
@@ -101,9 +119,10 @@ RedisReply RedisClient::Send(const std::vector<std::string_view>& argv) {
     redisFree(context_);
     context_ = nullptr;
     if (!EnsureConnected()) return nullptr;
+    started = std::chrono::steady_clock::now();
     reply = SendOnce(argv);
   }
-  if (!reply) Drop(context_->errstr);
+  if (!reply) Drop(context_->errstr, std::chrono::steady_clock::now() - started);
   return reply;
 }
 

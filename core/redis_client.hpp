@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,9 +30,11 @@ class RedisClient {
   RedisClient& operator=(const RedisClient&) = delete;
 
   // Runs one command given as arguments (binary safe). Returns null on any failure: no
-  // connection, timeout, or an error reply. After a connection failure every call returns null
-  // at once until retry_after_ms has passed, so a dead Redis costs nothing per request - or
-  // until another client of the process has connected since (Redis is back).
+  // connection, timeout, or an error reply. After a failure that cost a timeout (a hanging
+  // Redis) every call returns null at once until retry_after_ms has passed - or until another
+  // client of the process has connected since (Redis is back) - so a hanging Redis costs
+  // nothing per request. A refused connection (Redis stopped) costs microseconds, opens no
+  // window, and the next call tries again.
   RedisReply Command(const std::vector<std::string_view>& args);
 
   // Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL when Redis answers
@@ -46,7 +49,8 @@ class RedisClient {
 
  private:
   bool EnsureConnected();
-  void Drop(const char* why);
+  // Forgets the connection after a failure that took `cost`; see the retry window in Command.
+  void Drop(const char* why, std::chrono::steady_clock::duration cost);
   // Sends `argv` once; on a dead connection that had worked before (Redis restarted, or a
   // server-side close), reconnects at once and sends it again before backing off. Every
   // command this client sends is idempotent, so the second send is safe.
@@ -63,6 +67,8 @@ class RedisClient {
   std::unordered_map<std::string, std::string> script_shas_;
   std::chrono::steady_clock::time_point failed_at_{};
   std::chrono::steady_clock::time_point next_attempt_{};
+  std::chrono::steady_clock::time_point logged_at_{};
+  int64_t unlogged_failures_ = 0;
 };
 
 }  // namespace ticketing
