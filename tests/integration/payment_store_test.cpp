@@ -121,6 +121,7 @@ TEST_F(PaymentStoreTest, PaymentCompletedEventCarriesTheContractFields) {
   ASSERT_EQ(hold.status, 201);
   const MoneyOutcome paid = Confirm(8, hold.reservation_id, "p");
   ASSERT_EQ(paid.status, 200);
+  EXPECT_EQ(paid.schedule_id, std::optional<int64_t>(1));  // the worker ends the queue slot by it
   const std::string payload = QueryString(
       *db_, "SELECT payload FROM outbox WHERE event_type = 'PaymentCompleted' AND aggregate_id = ?",
       8);

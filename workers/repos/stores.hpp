@@ -16,6 +16,8 @@ struct MoneyOutcome {
   bool replayed = false;
   std::optional<int64_t> balance;
   std::optional<int64_t> version;
+  // A payment's schedule (confirm_reservation), for the waiting-room slot it ends.
+  std::optional<int64_t> schedule_id;
 };
 
 struct HoldOutcome {

@@ -89,12 +89,9 @@ HttpResponse ReservationService::Confirm(int64_t user_id, int64_t reservation_id
     return store_.Confirm(user_id, reservation_id, key, hash);
   });
   HttpResponse response = MoneyResponse(outcome, user_id, cache_);
-  if (outcome.status == 200 && !outcome.replayed && listener_ != nullptr) {
-    const auto reservation = store_.FindReservation(reservation_id);
-    if (reservation) {
-      if (const auto concert = catalog_.ConcertOfSchedule(reservation->schedule_id)) {
-        listener_->OnPaid(user_id, *concert);
-      }
+  if (outcome.status == 200 && !outcome.replayed && listener_ != nullptr && outcome.schedule_id) {
+    if (const auto concert = catalog_.ConcertOfSchedule(*outcome.schedule_id)) {
+      listener_->OnPaid(user_id, *concert);
     }
   }
   return response;
