@@ -83,6 +83,9 @@ const IntSetting kIntSettings[] = {
      "longest retry delay (rows and broker outages)"},
     {"TICKETING_RELAY_IDLE_POLL_MS", 50, 1, 60000, &Config::relay_idle_poll_ms,
      "how long the relay sleeps when the outbox has nothing to publish"},
+    {"TICKETING_RELAY_BATCH_INTERVAL_MS", 20, 0, 10000, &Config::relay_batch_interval_ms,
+     "while batches are not full, the shortest time from one claim to the next (events "
+     "gather into fewer, larger batches; adds at most this much publish latency)"},
     {"TICKETING_RELAY_DELIVERY_TIMEOUT_MS", 15000, 1000, 300000,
      &Config::relay_delivery_timeout_ms, "how long a batch waits for the broker's acks"},
     {"TICKETING_RELAY_RETENTION_HOURS", 24, 0, 8760, &Config::relay_retention_hours,

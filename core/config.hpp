@@ -47,6 +47,7 @@ struct Config {
   int relay_retry_base_ms = 0;
   int relay_retry_max_ms = 0;
   int relay_idle_poll_ms = 0;
+  int relay_batch_interval_ms = 0;
   int relay_delivery_timeout_ms = 0;
   int relay_retention_hours = 0;
   int relay_metrics_port = 0;

@@ -36,6 +36,7 @@ void Relay::Run(const volatile sig_atomic_t& stop) {
   int64_t backoff_ms = 0;
   while (!stop) {
     Housekeep(false);
+    const auto started = std::chrono::steady_clock::now();
     BatchResult result;
     try {
       result = RunBatch();
@@ -54,7 +55,15 @@ void Relay::Run(const volatile sig_atomic_t& stop) {
     }
     backoff_ms = 0;
     // Nothing due, or everything claimed must wait for another relay's earlier rows.
-    if (result.published == 0) Pause(config_.relay_idle_poll_ms, stop);
+    if (result.published == 0) {
+      Pause(config_.relay_idle_poll_ms, stop);
+    } else if (result.claimed < static_cast<size_t>(config_.relay_batch_size)) {
+      // A steady trickle: let the next batch gather for the rest of the interval instead of
+      // paying a claim, a produce request and a consumer commit for every few events.
+      const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - started);
+      Pause(config_.relay_batch_interval_ms - spent.count(), stop);
+    }
   }
   Log(LogLevel::kInfo, "relay stopped: batch in flight finished");
 }
@@ -195,6 +204,7 @@ void Relay::Housekeep(bool force) {
 }
 
 void Relay::Pause(int64_t ms, const volatile sig_atomic_t& stop) {
+  if (ms <= 0) return;
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   while (!stop && std::chrono::steady_clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(ms, 20)));
