@@ -20,6 +20,14 @@ local rate, max_active = tonumber(ARGV[6]), tonumber(ARGV[7])
 local ttl, idle = tonumber(ARGV[8]), tonumber(ARGV[9])
 local signed_until = tonumber(ARGV[10])
 local p = 'q:{' .. c .. '}:'
+-- A paid user's session ends (every payment): nothing else of the concert is read.
+if mode == 'end' then
+  redis.call('ZREM', p .. 'active', user)
+  redis.call('HDEL', p .. 'deadline', user)
+  redis.call('ZREM', p .. 'waiting', user)
+  redis.call('ZREM', p .. 'seen', user)
+  return {2, 0, 0, 0, 0, 0, rate}
+end
 local active_idle = idle * 4
 -- An operator's per-concert override of the inlet (HSET q:{c}:config admit_per_sec N max_active M).
 local override = redis.call('HMGET', p .. 'config', 'admit_per_sec', 'max_active')
@@ -119,13 +127,6 @@ local function view(e, created)
   return {2, e, 0, 0, admit_rate_x1000(), created, rate}
 end
 
-if mode == 'end' then
-  redis.call('ZREM', p .. 'active', user)
-  redis.call('HDEL', p .. 'deadline', user)
-  redis.call('ZREM', p .. 'waiting', user)
-  redis.call('ZREM', p .. 'seen', user)
-  return {2, 0, 0, 0, 0, 0, rate}
-end
 if mode == 'status' and signed_until > now and redis.call('HEXISTS', p .. 'entry', user) == 0 then
   -- Redis lost the concert's state (a restart: no persistence) but the token proves, under our
   -- signature, an admission that has not ended yet: the session is restored, not forgotten.
