@@ -104,6 +104,11 @@ sql::PreparedStatement& MySqlSession::Prepare(const char* sql_text) {
   return *slot;
 }
 
+std::unique_ptr<sql::PreparedStatement> MySqlSession::PrepareOnce(const char* sql_text) {
+  Connect();
+  return std::unique_ptr<sql::PreparedStatement>(connection_->prepareStatement(sql_text));
+}
+
 std::unique_ptr<sql::ResultSet> MySqlSession::Query(sql::PreparedStatement& statement) {
   std::unique_ptr<sql::ResultSet> rows(statement.executeQuery());
   return rows;

@@ -60,6 +60,10 @@ class MySqlSession {
   // A prepared statement for one of the named SQL constants (cached by address, per
   // connection). Connects first if needed. Throws DbError.
   sql::PreparedStatement& Prepare(const char* sql);
+  // A statement of its own, closed when the caller drops it: for results of megabytes, which
+  // a cached statement would keep buffered (per connection, so per request thread) until its
+  // next execution.
+  std::unique_ptr<sql::PreparedStatement> PrepareOnce(const char* sql);
   // Runs a statement that returns one result set, draining any trailing results (CALL).
   std::unique_ptr<sql::ResultSet> Query(sql::PreparedStatement& statement);
   void Execute(const char* sql);

@@ -59,7 +59,8 @@ void WriteResponse(FCGX_Request& fcgi, const HttpResponse& response) {
   head += "\r\nContent-Type: ";
   head += response.content_type;
   head += "\r\nContent-Length: ";
-  head += std::to_string(response.body.size());
+  const std::string_view body = response.Body();
+  head += std::to_string(body.size());
   head += "\r\nCache-Control: no-store\r\n";
   for (const auto& [name, value] : response.headers) {
     head += name;
@@ -69,7 +70,7 @@ void WriteResponse(FCGX_Request& fcgi, const HttpResponse& response) {
   }
   head += "\r\n";
   FCGX_PutStr(head.data(), static_cast<int>(head.size()), fcgi.out);
-  FCGX_PutStr(response.body.data(), static_cast<int>(response.body.size()), fcgi.out);
+  FCGX_PutStr(body.data(), static_cast<int>(body.size()), fcgi.out);
 }
 
 }  // namespace ticketing

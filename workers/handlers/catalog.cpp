@@ -17,7 +17,7 @@ void RegisterCatalogRoutes(Router& router, Services& s) {
                auto json = WithTxRetry(s.config.db_tx_retries, s.metrics,
                                        [&] { return s.catalog.SeatsJson(p[0], p[1]); });
                if (!json) throw ApiError(ErrorCode::kNotFound, "schedule not found in this concert");
-               return HttpResponse::Json(200, std::move(*json));
+               return HttpResponse::Json(200, std::move(json));
              });
 }
 

@@ -10,6 +10,13 @@ HttpResponse HttpResponse::Json(int status, std::string body) {
   return response;
 }
 
+HttpResponse HttpResponse::Json(int status, std::shared_ptr<const std::string> body) {
+  HttpResponse response;
+  response.status = status;
+  response.shared_body = std::move(body);
+  return response;
+}
+
 HttpResponse HttpResponse::Problem(const ApiError& error) {
   HttpResponse response;
   response.status = HttpStatus(error.code());

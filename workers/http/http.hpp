@@ -2,7 +2,9 @@
 // drive the same handlers.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,9 +31,15 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // A body shared with a cache (a rendered seat map of megabytes): written from there, never
+  // copied per request. When set, `body` is unused.
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
 
+  std::string_view Body() const { return shared_body ? std::string_view(*shared_body) : body; }
+
   static HttpResponse Json(int status, std::string body);
+  static HttpResponse Json(int status, std::shared_ptr<const std::string> body);
   static HttpResponse Problem(const ApiError& error);
 };
 

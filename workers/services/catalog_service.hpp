@@ -44,8 +44,9 @@ class CatalogService {
 
   // JSON of the concert, or nullopt when it does not exist.
   std::optional<std::string> ConcertJson(int64_t concert_id);
-  // JSON of the schedule's seats, or nullopt unless the schedule belongs to the concert.
-  std::optional<std::string> SeatsJson(int64_t concert_id, int64_t schedule_id);
+  // JSON of the schedule's seats (shared with the cache), or null unless the schedule belongs
+  // to the concert.
+  std::shared_ptr<const std::string> SeatsJson(int64_t concert_id, int64_t schedule_id);
   // The concert a schedule belongs to (for the waiting-room gate), or nullopt.
   std::optional<int64_t> ConcertOfSchedule(int64_t schedule_id);
   // The housekeeper's part: recounts every wanted concert into the shared cache.
@@ -58,6 +59,7 @@ class CatalogService {
     int64_t concert_id = 0;
   };
   std::optional<std::string> LoadConcert(int64_t concert_id);
+  SeatMapCache::Entry LoadSeats(int64_t schedule_id, std::chrono::steady_clock::time_point now);
 
   CatalogStore& store_;
   std::chrono::milliseconds window_;
