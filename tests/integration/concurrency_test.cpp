@@ -102,6 +102,73 @@ TEST_F(ConcurrencyTest, ConcurrentRequestsWithOneKeyRunOnce) {
   EXPECT_EQ(QueryInt(*db_, "SELECT COUNT(*) FROM wallet_ledger WHERE user_id = ?", 31), 1);
 }
 
+// One key sent with different requests at once (a client bug, or two tabs reusing a key): each
+// request does its work, then all but the first to commit find the key recorded, roll their
+// whole transaction back and answer 422. Money moves for exactly one of them.
+TEST_F(ConcurrencyTest, OneKeyWithDifferentRequestsAtOnceMovesMoneyOnce) {
+  constexpr int kThreads = 8;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < kThreads; ++i) workers.push_back(std::make_unique<Worker>(config_, metrics_));
+  std::vector<MoneyOutcome> charges(kThreads);
+  {
+    std::latch start(kThreads);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < kThreads; ++i) {
+      threads.emplace_back([&, i] {
+        start.arrive_and_wait();
+        charges[i] = Charge(*workers[i], 33, 50000 * (i + 1), "shared-key");
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  int64_t charged = 0;
+  int fresh = 0;
+  for (int i = 0; i < kThreads; ++i) {
+    if (charges[i].status == 200) {
+      EXPECT_FALSE(charges[i].replayed);
+      charged += 50000 * (i + 1);
+      ++fresh;
+    } else {
+      EXPECT_EQ(charges[i].status, 422) << charges[i].body;
+    }
+  }
+  EXPECT_EQ(fresh, 1);
+  EXPECT_EQ(QueryInt(*db_, "SELECT balance FROM wallets WHERE user_id = ?", 33), charged);
+  EXPECT_EQ(QueryInt(*db_, "SELECT COUNT(*) FROM wallet_ledger WHERE user_id = ?", 33), 1);
+  EXPECT_EQ(QueryInt(*db_, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = ?", 33), 1);
+
+  // Two holds of the same user paid at once under one key: one payment, one 422, and the
+  // other seat still HELD.
+  MySqlPaymentStore store(*db_);
+  const HoldOutcome first = store.HoldSeat(33, 1, 201, kHourMs);
+  const HoldOutcome second = store.HoldSeat(33, 1, 202, kHourMs);
+  ASSERT_EQ(first.status, 201);
+  ASSERT_EQ(second.status, 201);
+  ASSERT_GE(charged, 2 * kPrice);
+  MoneyOutcome pa, pb;
+  {
+    std::latch start(2);
+    std::thread ta([&] {
+      start.arrive_and_wait();
+      pa = Confirm(*workers[0], 33, first.reservation_id, "pay-key");
+    });
+    std::thread tb([&] {
+      start.arrive_and_wait();
+      pb = Confirm(*workers[1], 33, second.reservation_id, "pay-key");
+    });
+    ta.join();
+    tb.join();
+  }
+  EXPECT_EQ((pa.status == 200) + (pb.status == 200), 1) << pa.body << " / " << pb.body;
+  EXPECT_EQ((pa.status == 422) + (pb.status == 422), 1) << pa.body << " / " << pb.body;
+  EXPECT_EQ(QueryInt(*db_, "SELECT COUNT(*) FROM payments WHERE user_id = ?", 33), 1);
+  EXPECT_EQ(QueryInt(*db_, "SELECT COUNT(*) FROM seats WHERE id IN (201, 202) AND status = 'SOLD'"),
+            1);
+  EXPECT_EQ(QueryInt(*db_, "SELECT COUNT(*) FROM seats WHERE id IN (201, 202) AND status = 'HELD'"),
+            1);
+  EXPECT_EQ(QueryInt(*db_, "SELECT balance FROM wallets WHERE user_id = ?", 33), charged - kPrice);
+}
+
 // What the threads saw succeed, to compare with what the database says.
 struct Tally {
   std::atomic<int64_t> charged{0};
