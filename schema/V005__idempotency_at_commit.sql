@@ -1,47 +1,66 @@
 -- The money procedures record the idempotency key last, with the final outcome, instead of
 -- claiming it first and updating it at the end: one INSERT where there were an INSERT and an
--- UPDATE (and a nested CALL), on every payment and charge. Same contract as V002:
+-- UPDATE, on every payment and charge. Same contract as V002:
 --   * a replay returns the first response (replayed = 1);
 --   * the same key with another request (hash) answers 422;
 --   * two concurrent requests with the same key move money once.
--- How: the key row is written just before COMMIT, under a handler for the duplicate key. A request whose key is already recorded (a
--- replay, or a concurrent twin that committed first) does its work, fails that INSERT with a
--- duplicate key (waiting for the twin's COMMIT when it is in flight), rolls its whole
--- transaction back and answers the recorded outcome. A replay therefore takes the row locks
--- of a first attempt before it answers; replays are rare, and a replay of a payment stops at
--- the reservation, which is CONFIRMED by then.
+-- How: both procedures end in finish_money_request, which writes the key row just before
+-- COMMIT. A request whose key is already recorded (a replay, or a concurrent twin that
+-- committed first) does its work, fails that INSERT with a duplicate key (waiting for the
+-- twin's COMMIT when it is in flight), rolls its whole transaction back and answers the
+-- recorded outcome. A replay therefore takes the row locks of a first attempt before it
+-- answers; replays are rare, and a replay of a payment stops at the reservation, which is
+-- CONFIRMED by then.
 -- confirm_reservation also returns the schedule of the reservation, so the worker needs no
 -- second round trip to find the concert whose waiting-room slot the payment ends.
 
 DROP PROCEDURE IF EXISTS confirm_reservation;
 DROP PROCEDURE IF EXISTS charge_wallet;
 DROP PROCEDURE IF EXISTS claim_idempotency_key;
-DROP PROCEDURE IF EXISTS replay_idempotency_key;
+DROP PROCEDURE IF EXISTS finish_money_request;
 
 DELIMITER //
 
--- After the caller rolled back: the recorded outcome of the key as the procedure's result row,
--- or 422 when it was recorded for another request.
-CREATE PROCEDURE replay_idempotency_key(IN p_user BIGINT, IN p_key VARCHAR(128),
-                                        IN p_hash CHAR(64))
+-- The end of a money request, inside its transaction: records the idempotency key with the
+-- outcome and commits, answering the outcome; or, when the key is already recorded, rolls the
+-- whole transaction back and answers the recorded outcome (replayed), or 422 when it was
+-- recorded for another request. (A nested CALL costs ~2 us of the ~500 us of MariaDB CPU a
+-- payment takes: measured with 50,000 calls of an INSERT inline and behind a CALL.)
+CREATE PROCEDURE finish_money_request(IN p_user BIGINT, IN p_key VARCHAR(128),
+                                      IN p_hash CHAR(64), IN p_code SMALLINT, IN p_body TEXT,
+                                      IN p_now DATETIME(3), IN p_balance BIGINT,
+                                      IN p_version BIGINT, IN p_schedule BIGINT)
 BEGIN
+  DECLARE v_taken INT DEFAULT 0;
   DECLARE v_hash CHAR(64);
   DECLARE v_code SMALLINT;
   DECLARE v_body TEXT;
-  SELECT request_hash, status_code, response_body INTO v_hash, v_code, v_body
-    FROM idempotency_keys WHERE user_id = p_user AND idem_key = p_key;
-  IF v_hash <> p_hash THEN
-    SET v_code = 422, v_body = 'Idempotency-Key was already used with a different request';
+  BEGIN
+    DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
+    INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status_code, response_body,
+                                  created_at)
+      VALUES (p_user, p_key, p_hash, p_code, p_body, p_now);
+  END;
+  IF v_taken = 0 THEN
+    COMMIT;
+    SELECT p_code AS code, p_body AS body, 0 AS replayed, p_balance AS balance,
+           p_version AS version, p_schedule AS schedule_id;
+  ELSE
+    ROLLBACK;
+    SELECT request_hash, status_code, response_body INTO v_hash, v_code, v_body
+      FROM idempotency_keys WHERE user_id = p_user AND idem_key = p_key;
+    IF v_hash <> p_hash THEN
+      SET v_code = 422, v_body = 'Idempotency-Key was already used with a different request';
+    END IF;
+    SELECT v_code AS code, v_body AS body, 1 AS replayed, NULL AS balance, NULL AS version,
+           NULL AS schedule_id;
   END IF;
-  SELECT v_code AS code, v_body AS body, 1 AS replayed, NULL AS balance, NULL AS version,
-         NULL AS schedule_id;
 END//
 
 CREATE PROCEDURE confirm_reservation(IN p_user BIGINT, IN p_res BIGINT, IN p_key VARCHAR(128),
                                      IN p_hash CHAR(64))
 BEGIN
   DECLARE v_found INT DEFAULT 1;
-  DECLARE v_taken INT DEFAULT 0;
   DECLARE v_code SMALLINT DEFAULT 200;
   DECLARE v_body TEXT DEFAULT '';
   DECLARE v_owner BIGINT;
@@ -107,28 +126,14 @@ BEGIN
                           ',"status":"CONFIRMED"}');
     END IF;
   END IF;
-  -- The key, last (inline rather than a nested CALL: this runs on every payment).
-  BEGIN
-    DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-    INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status_code, response_body,
-                                  created_at)
-      VALUES (p_user, p_key, p_hash, v_code, v_body, v_now);
-  END;
-  IF v_taken = 1 THEN
-    ROLLBACK;
-    CALL replay_idempotency_key(p_user, p_key, p_hash);
-  ELSE
-    COMMIT;
-    SELECT v_code AS code, v_body AS body, 0 AS replayed, v_balance AS balance,
-           v_version AS version, v_schedule AS schedule_id;
-  END IF;
+  CALL finish_money_request(p_user, p_key, p_hash, v_code, v_body, v_now, v_balance, v_version,
+                            v_schedule);
 END//
 
 CREATE PROCEDURE charge_wallet(IN p_user BIGINT, IN p_amount BIGINT, IN p_key VARCHAR(128),
                                IN p_hash CHAR(64), IN p_max_balance BIGINT)
 BEGIN
   DECLARE v_found INT DEFAULT 1;
-  DECLARE v_taken INT DEFAULT 0;
   DECLARE v_code SMALLINT DEFAULT 200;
   DECLARE v_body TEXT DEFAULT '';
   DECLARE v_balance BIGINT DEFAULT NULL;
@@ -163,21 +168,8 @@ BEGIN
               v_now);
     SET v_body = CONCAT('{"userId":', p_user, ',"balance":', v_balance, '}');
   END IF;
-  -- The key, last (inline rather than a nested CALL: this runs on every payment).
-  BEGIN
-    DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-    INSERT INTO idempotency_keys (user_id, idem_key, request_hash, status_code, response_body,
-                                  created_at)
-      VALUES (p_user, p_key, p_hash, v_code, v_body, v_now);
-  END;
-  IF v_taken = 1 THEN
-    ROLLBACK;
-    CALL replay_idempotency_key(p_user, p_key, p_hash);
-  ELSE
-    COMMIT;
-    SELECT v_code AS code, v_body AS body, 0 AS replayed, v_balance AS balance,
-           v_version AS version, NULL AS schedule_id;
-  END IF;
+  CALL finish_money_request(p_user, p_key, p_hash, v_code, v_body, v_now, v_balance, v_version,
+                            NULL);
 END//
 
 DELIMITER ;
