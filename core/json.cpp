@@ -58,23 +58,20 @@ void RejectDuplicateKeys(const rapidjson::Value& value) {
 
 }  // namespace
 
-rapidjson::Document ParseJsonObject(std::string_view body) {
-  if (JsonNestingDepth(body) > kMaxJsonDepth) {
+JsonDocument::JsonDocument(RequestBody body) : JsonDocument() {
+  if (JsonNestingDepth(body.text) > kMaxJsonDepth) {
     throw ApiError(ErrorCode::kBadRequest,
                    "JSON nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
-                                                                                     body.size());
-  if (doc.HasParseError()) {
+  Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.text.data(),
+                                                                                body.text.size());
+  if (HasParseError()) {
     throw ApiError(ErrorCode::kBadRequest,
-                   std::string("malformed JSON at offset ") +
-                       std::to_string(doc.GetErrorOffset()) + ": " +
-                       rapidjson::GetParseError_En(doc.GetParseError()));
+                   std::string("malformed JSON at offset ") + std::to_string(GetErrorOffset()) +
+                       ": " + rapidjson::GetParseError_En(GetParseError()));
   }
-  if (!doc.IsObject()) throw ApiError(ErrorCode::kBadRequest, "the body must be a JSON object");
-  RejectDuplicateKeys(doc);
-  return doc;
+  if (!IsObject()) throw ApiError(ErrorCode::kBadRequest, "the body must be a JSON object");
+  RejectDuplicateKeys(*this);
 }
 
 int64_t RequireInt(const rapidjson::Value& object, const char* name, int64_t min, int64_t max) {

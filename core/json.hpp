@@ -11,9 +11,38 @@ namespace ticketing {
 
 inline constexpr int kMaxJsonDepth = 8;
 
+namespace json_detail {
+// Constructed before the document that points at it (base-from-member).
+struct SmallPool {
+  static constexpr size_t kInlineBytes = 1024;
+  static constexpr size_t kChunkBytes = 4096;
+  char inline_bytes[kInlineBytes];
+  rapidjson::MemoryPoolAllocator<> pool{inline_bytes, kInlineBytes, kChunkBytes};
+};
+}  // namespace json_detail
+
+// A rapidjson::Document whose values live in 1 KB inside the object, then in 4 KB chunks.
+// RapidJSON's default pool starts with a 64 KB chunk: one per parsed JWT part and request body
+// made glibc grow and trim its heap on every request (brk/madvise and the TLB-shootdown IPIs
+// they cost were 14-19 % of a worker's CPU on the balance path; docs/benchmarks.md). Neither
+// copyable nor movable (the document points into the object): return it as a prvalue.
+class JsonDocument : private json_detail::SmallPool, public rapidjson::Document {
+ public:
+  JsonDocument() : rapidjson::Document(&pool) {}
+  // Parses a request body as ParseJsonObject describes.
+  struct RequestBody {
+    std::string_view text;
+  };
+  explicit JsonDocument(RequestBody body);
+  JsonDocument(const JsonDocument&) = delete;
+  JsonDocument& operator=(const JsonDocument&) = delete;
+};
+
 // Parses a request body that must be one JSON object; throws ApiError(kBadRequest) with a
 // client-safe detail when it is not JSON, nests deeper than kMaxJsonDepth, or is not an object.
-rapidjson::Document ParseJsonObject(std::string_view body);
+inline JsonDocument ParseJsonObject(std::string_view body) {
+  return JsonDocument(JsonDocument::RequestBody{body});
+}
 
 // The integer member `name` of `object`, which must be present, a JSON integer (not a float,
 // not a string) and within [min, max]; otherwise ApiError(kBadRequest) naming the field.

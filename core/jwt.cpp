@@ -1,12 +1,12 @@
 // JWT (RFC 7519) HS256 verification with a constant-time signature check.
 #include "core/jwt.hpp"
 
-#include <rapidjson/document.h>
 
 #include <charconv>
 #include <limits>
 
 #include "core/crypto.hpp"
+#include "core/json.hpp"
 
 namespace ticketing {
 namespace {
@@ -41,7 +41,7 @@ JwtVerification VerifyJwt(std::string_view token, std::string_view secret, int64
   const auto signature = Base64UrlDecode(token.substr(dot2 + 1));
   if (!header || !payload || !signature) return result;
 
-  rapidjson::Document header_doc;
+  JsonDocument header_doc;
   if (!ParseJson(*header, header_doc)) return result;
   const auto alg = header_doc.FindMember("alg");
   if (alg == header_doc.MemberEnd() || !alg->value.IsString() ||
@@ -55,7 +55,7 @@ JwtVerification VerifyJwt(std::string_view token, std::string_view secret, int64
     result.status = JwtStatus::kBadSignature;
     return result;
   }
-  rapidjson::Document claims;
+  JsonDocument claims;
   if (!ParseJson(*payload, claims)) return result;
   const auto exp = claims.FindMember("exp");
   if (exp == claims.MemberEnd() || !exp->value.IsNumber()) {

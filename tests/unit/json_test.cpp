@@ -105,6 +105,23 @@ TEST(ParseJsonObjectTest, DetailNeverEchoesTheBody) {
   EXPECT_EQ(detail.find("secret-token-value"), std::string::npos) << detail;
 }
 
+// A body far larger than the document's inline 1 KB keeps every value (the pool grows by chunks).
+TEST(ParseJsonObjectTest, BodiesLargerThanTheInlinePoolKeepEveryValue) {
+  std::string body = "{";
+  for (int i = 0; i < 3000; ++i) {
+    if (i) body += ',';
+    body += "\"k" + std::to_string(i) + "\":{\"v\":" + std::to_string(i * 7) + "}";
+  }
+  body += '}';
+  ASSERT_GT(body.size(), 40'000u);
+  const auto doc = ParseJsonObject(body);
+  ASSERT_EQ(doc.MemberCount(), 3000u);
+  for (int i = 0; i < 3000; i += 499) {
+    const std::string key = "k" + std::to_string(i);
+    EXPECT_EQ(RequireInt(doc[key.c_str()], "v", 0, kMax), i * 7);
+  }
+}
+
 TEST(RequireIntTest, AcceptsIntegersInRange) {
   EXPECT_EQ(IntError(R"({"n": 5})"), "");
   const auto doc = ParseJsonObject(R"({"n": 5, "m": -7, "big": 9223372036854775807})");
