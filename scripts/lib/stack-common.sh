@@ -100,8 +100,8 @@ live_pid() {
   file="$(pid_file "$1")"
   [[ -f "$file" ]] || return 1
   pid="$(tr -dc '0-9' <"$file")"
-  if [[ -n "$pid" ]] && state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" \
-    && [[ "$state" != Z ]]; then
+  [[ -n "$pid" ]] || return 1  # being written: not stale
+  if state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" && [[ "$state" != Z ]]; then
     echo "$pid"
     return 0
   fi

@@ -28,7 +28,10 @@ nginx_render() {
   local before
   before="$(nginx_config_sum)"
   cp "$REPO_ROOT"/nginx/*.conf "$NGINX_DIR/"
-  NGINX_USER="$(id -un)" PID_FILE="$RUN/nginx.pid" ERROR_LOG="$NGINX_ERROR_LOG" \
+  # nginx keeps its own pid file (for -s reload/quit), apart from the stack's $RUN/nginx.pid:
+  # nginx truncates and rewrites its file at start, and a stack check reading ours in that
+  # instant found it empty, removed it as stale, and left a running nginx nobody knew of.
+  NGINX_USER="$(id -un)" PID_FILE="$RUN/nginx.master.pid" ERROR_LOG="$NGINX_ERROR_LOG" \
     ACCESS_LOG="$NGINX_ACCESS_LOG" HTTP_ADDR=127.0.0.1 HTTP_PORT="$TICKETING_HTTP_PORT" \
     UPSTREAM_SERVERS="$(nginx_upstreams)" WEB_ROOT="$TICKETING_WEB_ROOT" METRICS_ALLOW=127.0.0.1 \
     envsubst "$NGINX_TEMPLATE_VARS" <"$REPO_ROOT/nginx/nginx.conf.template" >"$NGINX_CONF"
