@@ -33,6 +33,9 @@ const IntSetting kIntSettings[] = {
     {"TICKETING_WORKERS", 4, 1, 256, &Config::workers, "FastCGI children per pool"},
     {"TICKETING_THREADS", 1, 1, 64, &Config::threads,
      "request threads per child, each with its own MySQL and Redis connection"},
+    {"TICKETING_POLL_THREADS", 0, 0, 64, &Config::poll_threads,
+     "threads of a child that wait for requests at a time (0: one per CPU it may use, "
+     "cgroup quota included); the others take over when one goes to the database"},
     {"TICKETING_LISTEN_BACKLOG", 1024, 16, 65535, &Config::listen_backlog,
      "listen(2) backlog of the FastCGI socket"},
     {"TICKETING_SHUTDOWN_GRACE_SECONDS", 30, 1, 600, &Config::shutdown_grace_seconds,

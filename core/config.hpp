@@ -14,6 +14,7 @@ struct Config {
   std::string listen;          // "unix:/path.sock" or "host:port" / ":port"
   int workers = 0;             // FastCGI children per pool
   int threads = 1;             // request threads per child
+  int poll_threads = 0;        // of those, how many wait for requests at a time (0: CPUs)
   int listen_backlog = 0;
   int shutdown_grace_seconds = 0;
   int max_body_bytes = 0;

@@ -3,10 +3,13 @@
 
 #include <cppconn/exception.h>
 
+#include "core/blocking.hpp"
+
 namespace ticketing {
 
 template <typename Fn>
 auto MySqlSession::Run(Fn&& fn) -> decltype(fn(*this)) {
+  WillBlock();
   try {
     return fn(*this);
   } catch (const DbError&) {

@@ -101,40 +101,78 @@ HttpResponse App::Dispatch(const HttpRequest& request, size_t& route, RequestCon
   return (*match.handler)(request, match.params, context);
 }
 
-HttpResponse App::Handle(const HttpRequest& request) {
-  const auto started = std::chrono::steady_clock::now();
-  RequestContext context{request.request_id};
-  size_t route = router_.unmatched_index();
-  HttpResponse response;
-  services_.balance_cache.FlushPendingInvalidations();
+template <typename Body>
+HttpResponse App::Guarded(std::string_view request_id, Body&& body) {
   try {
-    response = Dispatch(request, route, context);
+    return body();
   } catch (const ApiError& e) {
-    response = HttpResponse::Problem(e);
+    return HttpResponse::Problem(e);
   } catch (const DbError& e) {
     Log(LogLevel::kError, "database call failed")
-        .Str("request_id", request.request_id)
+        .Str("request_id", request_id)
         .Int("code", e.code())
         .Str("detail", e.what());
-    response = Unavailable("the database");
+    return Unavailable("the database");
   } catch (const std::exception& e) {
-    Log(LogLevel::kError, "unhandled error").Str("request_id", request.request_id).Str("detail", e.what());
-    response = HttpResponse::Problem(ApiError(ErrorCode::kInternal, "internal error"));
+    Log(LogLevel::kError, "unhandled error").Str("request_id", request_id).Str("detail", e.what());
+    return HttpResponse::Problem(ApiError(ErrorCode::kInternal, "internal error"));
   }
+}
+
+std::optional<HttpResponse> App::Start(const HttpRequest& request, PendingRequest& pending) {
+  pending.started = std::chrono::steady_clock::now();
+  RequestContext context{request.request_id};
+  pending.route = router_.unmatched_index();
+  services_.balance_cache.FlushPendingInvalidations();
+  HttpResponse response = Guarded(request.request_id, [&] {
+    return Dispatch(request, pending.route, context);
+  });
+  pending.user_id = context.user_id;
+  if (response.await_redis) {
+    pending.request_id = request.request_id;
+    pending.method = request.method;
+    pending.path = request.path;
+    pending.await = std::move(response.await_redis);
+    return std::nullopt;
+  }
+  Record(pending.started, pending.route, pending.user_id, request.request_id, request.method,
+         request.path, response.status);
+  return response;
+}
+
+HttpResponse App::Finish(PendingRequest& pending, const redisReply* reply) {
+  HttpResponse response = Guarded(pending.request_id, [&] {
+    return pending.await->finish(services_, reply);
+  });
+  Record(pending.started, pending.route, pending.user_id, pending.request_id, pending.method,
+         pending.path, response.status);
+  return response;
+}
+
+HttpResponse App::Handle(const HttpRequest& request) {
+  PendingRequest pending;
+  if (auto response = Start(request, pending)) return std::move(*response);
+  std::vector<std::string_view> args(pending.await->command.begin(), pending.await->command.end());
+  const RedisReply reply = services_.redis.Command(args);
+  return Finish(pending, reply.get());
+}
+
+void App::Record(std::chrono::steady_clock::time_point started, size_t route, int64_t user_id,
+                 std::string_view request_id, std::string_view method, std::string_view path,
+                 int status) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  services_.metrics.ObserveRequest(route, response.status, seconds);
+  services_.metrics.ObserveRequest(route, status, seconds);
   if (LogEnabled(LogLevel::kInfo)) {
-    Log(response.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request")
-        .Str("request_id", request.request_id)
-        .Str("method", request.method)
-        .Str("path", request.path)
+    Log(status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "request")
+        .Str("request_id", request_id)
+        .Str("method", method)
+        .Str("path", path)
         .Str("route", route_names_[route])
-        .Int("status", response.status)
-        .Int("user_id", context.user_id)
+        .Int("status", status)
+        .Int("user_id", user_id)
         .Num("duration_ms", seconds * 1000.0);
   }
-  return response;
 }
 
 const std::string& RequireIdempotencyKey(const HttpRequest& request) {

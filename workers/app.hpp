@@ -2,7 +2,12 @@
 // where errors become HTTP responses and every request is measured and logged.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "core/config.hpp"
 #include "core/metrics.hpp"
@@ -25,6 +30,29 @@ namespace ticketing {
 struct RequestContext {
   std::string_view request_id;
   int64_t user_id = 0;  // set by handlers once authenticated, for the log line
+};
+
+struct Services;
+
+// What a handler returns (as HttpResponse::await_redis) when its answer needs one Redis command
+// and nothing else first: the worker's request loop sends `command` on the child's shared
+// pipe and frees the thread; whichever thread reads the reply calls `finish` with its own
+// Services and the reply (null: Redis down, timed out, or an error reply). App::Handle, for
+// callers without a pipe, runs the command on the thread's blocking client instead.
+struct AwaitRedis {
+  std::vector<std::string> command;
+  std::function<HttpResponse(Services&, const redisReply*)> finish;
+};
+
+// A request between App::Start and App::Finish.
+struct PendingRequest {
+  std::chrono::steady_clock::time_point started;
+  size_t route = 0;
+  int64_t user_id = 0;
+  std::string request_id;
+  std::string method;
+  std::string path;
+  std::shared_ptr<AwaitRedis> await;
 };
 
 // Everything a handler may use. Built after fork: connections open lazily on first use.
@@ -56,7 +84,12 @@ class App {
   App(const Config& config, Metrics& metrics,
       PendingInvalidations* shared_invalidations = nullptr, SeatMapCache* seat_maps = nullptr);
 
+  // Serves `request` start to end (a Redis wait on this thread's own connection).
   HttpResponse Handle(const HttpRequest& request);
+  // The first half: the response, or nullopt when it waits on Redis - then `pending` says
+  // on what, and App::Finish (of any thread's App) completes it with the reply.
+  std::optional<HttpResponse> Start(const HttpRequest& request, PendingRequest& pending);
+  HttpResponse Finish(PendingRequest& pending, const redisReply* reply);
   // Opens the MySQL and Redis connections now (a child calls this right after fork).
   void Warm();
   Services& services() { return services_; }
@@ -64,6 +97,13 @@ class App {
 
  private:
   HttpResponse Dispatch(const HttpRequest& request, size_t& route, RequestContext& context);
+  // Runs `body`, mapping what it throws to a response (the one error-to-HTTP mapping).
+  template <typename Body>
+  HttpResponse Guarded(std::string_view request_id, Body&& body);
+  // Measures and logs a finished request.
+  void Record(std::chrono::steady_clock::time_point started, size_t route, int64_t user_id,
+              std::string_view request_id, std::string_view method, std::string_view path,
+              int status);
 
   Services services_;
   Router router_;

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -193,3 +194,56 @@ def test_a_gracefully_stopped_pool_loses_no_request_and_comes_back(
         return all(served(p) > start[p] for p in (1, 2))
 
     wait_until(both_pools_serve, 20, 0.2, "nginx to use both pools again")
+
+
+def test_requests_waiting_on_the_database_do_not_stop_their_child_serving_others(
+        stack: Stack, client: Client, db: Db) -> None:
+    """Poll slots (workers/process/child.cpp): only a few threads of a child (one per CPU) wait
+    for requests at a time, and a thread about to wait on the database hands its place to an
+    idle one. Here more charges than the child has poll threads wait on a row lock held by
+    another session, and the same child still answers /health and a cached balance at once;
+    once the lock goes, every charge is applied exactly once. Users 741 (locked) and 742."""
+    locked, other = 741, 742
+    socket_path = stack.pool_socket(POOL)
+    assert client.balance(other).status == 200  # cached from here on
+    before = client.balance_of(locked)
+    env = dict(os.environ, MYSQL_PWD=db.env.get("TICKETING_DB_PASSWORD", "ticketing"))
+    holder = subprocess.Popen(
+        ["mariadb", "--no-defaults", "--protocol=TCP", "-h", db.env.get("TICKETING_DB_HOST", "127.0.0.1"),
+         "-P", db.env.get("TICKETING_DB_PORT", "3307"), "-u", db.env.get("TICKETING_DB_USER", "ticketing"),
+         "--batch", "--skip-column-names", "--unbuffered", db.env.get("TICKETING_DB_NAME", "ticketing"),
+         "-e", f"BEGIN; SELECT 'locked' FROM wallets WHERE user_id = {locked} FOR UPDATE;"
+               " SELECT SLEEP(2.5); ROLLBACK;"],
+        env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        results: list = [None] * 4
+
+        def charge(i: int) -> None:
+            body = json.dumps({"amount": 100}).encode()
+            results[i] = fcgi_request(socket_path, "POST", f"/api/wallet/{locked}/charge", body,
+                                      {"Authorization": f"Bearer {client.token(locked)}",
+                                       "Idempotency-Key": new_key()}, timeout=20)
+
+        charges = [threading.Thread(target=charge, args=(i,)) for i in range(len(results))]
+        for t in charges:
+            t.start()
+        time.sleep(0.3)  # the charges are now waiting on the lock, in the child's threads
+        slowest = 0.0
+        for _ in range(10):
+            for method, path, user in (("GET", "/health", None),
+                                       ("GET", f"/api/wallet/{other}/balance", other)):
+                headers = {"Authorization": f"Bearer {client.token(user)}"} if user else {}
+                started = time.monotonic()
+                r = fcgi_request(socket_path, method, path, headers=headers, timeout=10)
+                slowest = max(slowest, time.monotonic() - started)
+                assert r.status == 200, (path, r.status, r.body)
+        assert slowest < 0.5, f"a request waited {slowest:.2f} s behind the locked charges"
+        assert holder.poll() is None, "the lock was released before the probes ended"
+        for t in charges:
+            t.join(30)
+    finally:
+        holder.wait(30)
+    assert [r.status for r in results] == [200] * len(results), [(r.status, r.body) for r in results]
+    assert client.balance_of(locked) == before + 100 * len(results)
+    db.assert_bank_invariant()

@@ -10,7 +10,19 @@ void RegisterWalletRoutes(Router& router, Services& s) {
   router.Add("GET", "/api/wallet/{userId}/balance", "balance",
              [&s](const HttpRequest& request, const PathParams& p, RequestContext& context) {
                context.user_id = s.auth.RequireOwner(request, p[0]);
-               return s.wallet.Balance(p[0]);
+               const int64_t user_id = p[0];
+               // Pending invalidations that could not be flushed (Redis unreachable) mean
+               // the cache may not be read: straight to the database.
+               if (!s.balance_cache.FlushPendingInvalidations()) {
+                 return s.wallet.Balance(user_id, std::nullopt);
+               }
+               HttpResponse response;
+               response.await_redis = std::make_shared<AwaitRedis>(AwaitRedis{
+                   RedisBalanceCache::GetCommand(user_id),
+                   [user_id](Services& services, const redisReply* reply) {
+                     return services.wallet.Balance(user_id, RedisBalanceCache::FromReply(reply));
+                   }});
+               return response;
              });
   router.Add("POST", "/api/wallet/{userId}/charge", "charge",
              [&s](const HttpRequest& request, const PathParams& p, RequestContext& context) {

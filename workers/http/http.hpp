@@ -12,6 +12,8 @@
 
 namespace ticketing {
 
+struct AwaitRedis;  // workers/app.hpp
+
 struct HttpRequest {
   std::string method;
   std::string path;  // without the query string
@@ -35,6 +37,8 @@ struct HttpResponse {
   // copied per request. When set, `body` is unused.
   std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // Set instead of the rest when the answer waits on one Redis command (AwaitRedis).
+  std::shared_ptr<AwaitRedis> await_redis;
 
   std::string_view Body() const { return shared_body ? std::string_view(*shared_body) : body; }
 

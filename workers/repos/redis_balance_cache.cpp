@@ -60,11 +60,19 @@ bool RedisBalanceCache::FlushPendingInvalidations() {
       [this] { return redis_.Eval(kDeleteAllBalances, {}, {}) != nullptr; });
 }
 
+std::vector<std::string> RedisBalanceCache::GetCommand(int64_t user_id) {
+  return {"GET", BalanceKey(user_id)};
+}
+
+std::optional<WalletBalance> RedisBalanceCache::FromReply(const redisReply* reply) {
+  if (!reply || reply->type != REDIS_REPLY_STRING) return std::nullopt;
+  return ParseCachedBalance(std::string_view(reply->str, reply->len));
+}
+
 std::optional<WalletBalance> RedisBalanceCache::Get(int64_t user_id) {
   if (!FlushPendingInvalidations()) return std::nullopt;
   const RedisReply reply = redis_.Command({"GET", BalanceKey(user_id)});
-  if (!reply || reply->type != REDIS_REPLY_STRING) return std::nullopt;
-  return ParseCachedBalance(std::string_view(reply->str, reply->len));
+  return FromReply(reply.get());
 }
 
 void RedisBalanceCache::Put(int64_t user_id, const WalletBalance& balance) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/redis_client.hpp"
 #include "workers/repos/pending_invalidations.hpp"
@@ -21,6 +23,10 @@ class RedisBalanceCache final : public BalanceCache {
   // process serves anything else (App::Handle calls this first), so a cache that survived the
   // outage cannot serve the pre-payment balance. Free when nothing is pending.
   bool FlushPendingInvalidations();
+  // The command Get runs, for callers that send it themselves (the worker's pipelined read),
+  // and what Get makes of its reply (null reply: nullopt).
+  static std::vector<std::string> GetCommand(int64_t user_id);
+  static std::optional<WalletBalance> FromReply(const redisReply* reply);
 
  private:
   RedisClient& redis_;

@@ -28,8 +28,10 @@ HttpResponse MoneyResponse(const MoneyOutcome& outcome, int64_t user_id, Balance
   return response;
 }
 
-HttpResponse WalletService::Balance(int64_t user_id) {
-  std::optional<WalletBalance> balance = cache_.Get(user_id);
+HttpResponse WalletService::Balance(int64_t user_id) { return Balance(user_id, cache_.Get(user_id)); }
+
+HttpResponse WalletService::Balance(int64_t user_id, std::optional<WalletBalance> cached) {
+  std::optional<WalletBalance> balance = cached;
   if (balance) {
     metrics_.Increment(Counter::kBalanceCacheHits);
   } else {

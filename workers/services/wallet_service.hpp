@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "core/config.hpp"
@@ -18,6 +19,8 @@ class WalletService {
 
   // {"userId","balance"}; 404 when the user has no wallet.
   HttpResponse Balance(int64_t user_id);
+  // The same, given what the cache answered (nullopt: a miss, or the cache is unreachable).
+  HttpResponse Balance(int64_t user_id, std::optional<WalletBalance> cached);
   HttpResponse Charge(int64_t user_id, int64_t amount, const std::string& idempotency_key);
 
  private:
