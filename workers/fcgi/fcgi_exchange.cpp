@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string_view>
 
+#include "core/blocking.hpp"
+
 namespace ticketing {
 namespace {
 
@@ -49,6 +51,10 @@ HttpRequest ReadRequest(FCGX_Request& fcgi, size_t max_body_bytes) {
   return request;
 }
 
+namespace {
+constexpr size_t kLargeBodyBytes = 256 * 1024;
+}  // namespace
+
 void WriteResponse(FCGX_Request& fcgi, const HttpResponse& response) {
   std::string head;
   head.reserve(256);
@@ -69,6 +75,9 @@ void WriteResponse(FCGX_Request& fcgi, const HttpResponse& response) {
     head += "\r\n";
   }
   head += "\r\n";
+  // A body larger than the socket buffers (a seat map of megabytes) is written at the pace
+  // nginx reads it: the thread's poll slot goes to another thread meanwhile.
+  if (body.size() > kLargeBodyBytes) WillBlock();
   FCGX_PutStr(head.data(), static_cast<int>(head.size()), fcgi.out);
   FCGX_PutStr(body.data(), static_cast<int>(body.size()), fcgi.out);
 }

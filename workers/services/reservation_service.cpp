@@ -37,13 +37,13 @@ ReservationService::GateResult ReservationService::ClaimGate(const std::string& 
                                                              int64_t user_id) {
   const std::string user = std::to_string(user_id);
   const std::string ttl_ms = std::to_string(config_.hold_ttl_seconds * 1000);
-  const RedisReply reply = redis_.Command({"SET", key, user, "NX", "PX", ttl_ms});
+  // One round trip (Redis >= 7.0): SET ... NX GET sets the key only when it is absent and
+  // answers its previous value - nil when this call took the gate.
+  const RedisReply reply = redis_.Command({"SET", key, user, "NX", "PX", ttl_ms, "GET"});
   if (!reply) return GateResult::kUnavailable;
-  if (reply->type == REDIS_REPLY_STATUS) return GateResult::kOurs;
+  if (reply->type == REDIS_REPLY_NIL) return GateResult::kOurs;
   // Taken: by this same user (a repeated click goes on to return the existing hold) or not.
-  const RedisReply holder = redis_.Command({"GET", key});
-  if (holder && holder->type == REDIS_REPLY_STRING &&
-      std::string_view(holder->str, holder->len) == user) {
+  if (reply->type == REDIS_REPLY_STRING && std::string_view(reply->str, reply->len) == user) {
     return GateResult::kOurs;
   }
   return GateResult::kTaken;
