@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -319,17 +320,38 @@ class Connections final : public BlockingObserver {
   std::vector<uint64_t> free_;
 };
 
-// The CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (a
-// container's `cpus:` limit), rounded up.
+}  // namespace
+
+int CapByCpuMax(int cpus, const std::string& cpu_max) {
+  std::istringstream in(cpu_max);
+  std::string quota;
+  int64_t period = 0;
+  if (!(in >> quota >> period) || quota == "max" || period <= 0) return cpus;
+  char* end = nullptr;
+  const long long q = std::strtoll(quota.c_str(), &end, 10);
+  if (end == quota.c_str() || *end != '\0' || q <= 0) return cpus;
+  return static_cast<int>(std::min<int64_t>(cpus, (q + period - 1) / period));
+}
+
+namespace {
+
+// The CPUs this process may use: its affinity mask, capped by the CPU quota (cgroup v2
+// cpu.max, a container's `cpus:` limit) of its own cgroup or any cgroup above it, rounded up.
 int CpusAvailable() {
   cpu_set_t set;
   int cpus = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
-  std::ifstream cpu_max("/sys/fs/cgroup/cpu.max");
-  std::string quota;
-  int64_t period = 0;
-  if (cpu_max >> quota >> period && quota != "max" && period > 0) {
-    const int64_t q = std::atoll(quota.c_str());
-    if (q > 0) cpus = std::min<int64_t>(cpus, (q + period - 1) / period);
+  std::ifstream self("/proc/self/cgroup");
+  std::string line;
+  std::string path;
+  while (std::getline(self, line)) {
+    if (line.rfind("0::", 0) == 0) path = line.substr(3);  // the v2 hierarchy
+  }
+  for (;;) {
+    std::ifstream file("/sys/fs/cgroup" + path + "/cpu.max");
+    std::string cpu_max;
+    if (std::getline(file, cpu_max)) cpus = CapByCpuMax(cpus, cpu_max);
+    if (path.empty() || path == "/") break;
+    path.resize(path.rfind('/'));
   }
   return std::max(cpus, 1);
 }
