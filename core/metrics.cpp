@@ -22,7 +22,8 @@ constexpr const char* kCounterNames[] = {
     "ticketing_worker_restarts_total",       "ticketing_db_errors_total",
     "ticketing_redis_errors_total",          "ticketing_tx_retries_total",
     "ticketing_balance_cache_hits_total",    "ticketing_balance_cache_misses_total",
-    "ticketing_holds_released_total",
+    "ticketing_holds_released_total",        "ticketing_redis_pipe_writes_total",
+    "ticketing_redis_pipe_commands_total",
 };
 static_assert(std::size(kCounterNames) == static_cast<size_t>(Counter::kCount));
 
@@ -34,7 +35,10 @@ constexpr const char* kCounterHelp[] = {
     "Balance reads served from Redis",
     "Balance reads that went to MySQL",
     "Expired seat holds released by the sweeper",
+    "Writes of the workers' Redis pipes (commands / writes = commands per batch)",
+    "Commands sent on the workers' Redis pipes",
 };
+static_assert(std::size(kCounterHelp) == static_cast<size_t>(Counter::kCount));
 
 // "0.0005", "0.5", "1.0": whole numbers keep one decimal, as Prometheus clients print them.
 std::string BoundLabel(double bound) {

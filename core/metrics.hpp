@@ -27,6 +27,8 @@ enum class Counter {
   kBalanceCacheHits,
   kBalanceCacheMisses,
   kHoldsReleased,
+  kRedisPipeWrites,
+  kRedisPipeCommands,
   kCount,
 };
 

@@ -87,10 +87,12 @@ void RedisPipe::DropLocked(const std::string& why, bool timed_out, std::vector<C
     for (const Waiter& w : waiters_) out->push_back(Completion{w.tag, nullptr});
   }
   waiters_.clear();
+  in_flight_ = 0;
   PublishDeadlineLocked();
 }
 
 bool RedisPipe::FlushLocked() {
+  if (metrics_) metrics_->Increment(Counter::kRedisPipeWrites);
   output_pending_ = false;
   int done = 0;
   while (!done) {
@@ -126,11 +128,16 @@ bool RedisPipe::Send(const std::vector<std::string>& args, uint64_t tag,
     DropLocked(context_->errstr, false, &broken);
     return false;
   }
-  if (!FlushLocked()) {
+  if (metrics_) metrics_->Increment(Counter::kRedisPipeCommands);
+  // Corked while a batch is in flight: the command leaves with the next batch, once the
+  // replies of this one have been read (Collect).
+  const bool send_now = in_flight_ == 0;
+  if (send_now && !FlushLocked()) {
     DropLocked(context_->errstr, false, &broken);
     return false;
   }
   waiters_.push_back(Waiter{tag, Clock::now() + timeout_});
+  if (send_now) in_flight_ = waiters_.size();
   PublishDeadlineLocked();
   if (output_pending_) ArmLocked(EPOLL_CTL_MOD);
   return true;
@@ -151,12 +158,13 @@ void RedisPipe::Collect(std::vector<Completion>& out) {
     }
     if (raw == nullptr) break;
     RedisReply reply(static_cast<redisReply*>(raw));
-    if (waiters_.empty()) {  // a reply nobody asked for: the stream cannot be trusted
+    if (in_flight_ == 0) {  // a reply to nothing that was sent: the stream cannot be trusted
       DropLocked("unexpected reply", false, &out);
       return;
     }
     const uint64_t tag = waiters_.front().tag;
     waiters_.pop_front();
+    --in_flight_;
     if (reply->type == REDIS_REPLY_ERROR) {
       Log(LogLevel::kError, "redis error reply")
           .Str("detail", std::string_view(reply->str, reply->len));
@@ -165,9 +173,14 @@ void RedisPipe::Collect(std::vector<Completion>& out) {
     }
     out.push_back(Completion{tag, std::move(reply)});
   }
-  if (output_pending_ && !FlushLocked()) {
-    DropLocked(context_->errstr, false, &out);
-    return;
+  // The rest of a write the socket did not take, or the commands corked behind the batch
+  // whose last reply was just read: all of them go out as the next batch.
+  if (output_pending_ || (in_flight_ == 0 && !waiters_.empty())) {
+    if (!FlushLocked()) {
+      DropLocked(context_->errstr, false, &out);
+      return;
+    }
+    in_flight_ = waiters_.size();
   }
   PublishDeadlineLocked();
   ArmLocked(EPOLL_CTL_MOD);

@@ -97,6 +97,34 @@ TEST_F(RedisPipeTest, RepliesComeBackInOrderWithTheirTags) {
   EXPECT_EQ(metrics_.Get(Counter::kRedisErrors), 0u);
 }
 
+// One batch in flight at a time: commands sent before its replies were read are corked and
+// leave together, in one write, once they have been; an idle pipe writes at once.
+TEST_F(RedisPipeTest, CommandsSentWhileABatchIsInFlightLeaveInOneWrite) {
+  PipeRig rig(config_, 2000, 500, &metrics_);
+  ASSERT_TRUE(Client()->Command({"SET", "corked", "yes"}));
+  constexpr int kCorked = 50;
+  ASSERT_TRUE(rig.Send({"GET", "corked"}, 0));
+  EXPECT_EQ(metrics_.Get(Counter::kRedisPipeWrites), 1u);  // idle: written at once
+  for (int i = 1; i <= kCorked; ++i) ASSERT_TRUE(rig.Send({"GET", "corked"}, i));
+  EXPECT_EQ(metrics_.Get(Counter::kRedisPipeWrites), 1u);  // corked behind the first
+  EXPECT_EQ(metrics_.Get(Counter::kRedisPipeCommands), 1u + kCorked);
+  auto& done = rig.WaitFor(1 + kCorked);
+  ASSERT_EQ(done.size(), 1u + kCorked);
+  for (int i = 0; i <= kCorked; ++i) {
+    EXPECT_EQ(done[i].tag, static_cast<uint64_t>(i));
+    ASSERT_TRUE(done[i].reply);
+    EXPECT_EQ(std::string(done[i].reply->str, done[i].reply->len), "yes");
+  }
+  EXPECT_EQ(metrics_.Get(Counter::kRedisPipeWrites), 2u);  // the 50 left in one write
+  done.clear();
+  ASSERT_TRUE(rig.Send({"GET", "corked"}, 99));  // idle again: no wait for anything
+  EXPECT_EQ(metrics_.Get(Counter::kRedisPipeWrites), 3u);
+  rig.WaitFor(1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].reply);
+  EXPECT_EQ(rig.pipe().MillisUntilDeadline(), -1);
+}
+
 TEST_F(RedisPipeTest, ErrorReplyCompletesWithNullAndKeepsTheConnection) {
   PipeRig rig(config_, 2000, 500, &metrics_);
   ASSERT_TRUE(rig.Send({"SET", "text", "abc"}, 1));
