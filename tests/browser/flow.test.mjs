@@ -94,12 +94,13 @@ test('sign-in, waiting room (position updates at the suggested interval, newest 
 
     // Keyboard only: Tab lands on the zone's first seat, arrows move, Enter holds.
     const zone = page.locator('#seatmap .zone-2');
-    const startId = await availableSeat(page, 2);
-    const nextId = await zone.locator('button.seat').evaluateAll((bs, id) => {
-      const i = bs.findIndex((b) => Number(b.dataset.id) === id);
-      const after = bs.slice(i + 1).find((b) => b.classList.contains('s-AVAILABLE'));
-      return after ? Number(after.dataset.id) : null;
-    }, startId);
+    // A random AVAILABLE seat that has another one after it (the last one has no next seat).
+    const free = await zone.locator('button.seat.s-AVAILABLE').evaluateAll(
+      (bs) => bs.map((b) => Number(b.dataset.id)),
+    );
+    assert.ok(free.length >= 2, `two AVAILABLE seats in zone 2, got ${free.length}`);
+    const at = Math.floor(Math.random() * (free.length - 1));
+    const [startId, nextId] = [free[at], free[at + 1]];
     await seatButton(page, startId).focus();
     const steps = await zone.locator('button.seat').evaluateAll(
       (bs, [a, b]) => bs.findIndex((x) => Number(x.dataset.id) === b) - bs.findIndex((x) => Number(x.dataset.id) === a),
